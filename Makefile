@@ -1,0 +1,62 @@
+# Two entry points, both self-installing on a fresh machine (Python 3.11, Node 20, no AWS, no Docker):
+#   make run   - install, synthesize app.py with the pinned CDK CLI, print its summary
+#   make test  - install, then ruff, mypy --strict (lambda_runtime) and the whole pytest suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+# jsii prints a multi-line banner on every start under Node 20; it drowns the output.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# `cdk.json` says `python3 app.py`: the project's virtualenv must come first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+
+.PHONY: help install run synth test lint typecheck pytest snapshot-update clean
+
+help:
+	@echo "make run   - install, synthesize the example chat stack and serve it locally"
+	@echo "make test  - install, then ruff, mypy and the whole test suite"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+synth: install
+	npx --no-install cdk synth --quiet
+
+run: synth
+	$(BIN)/python -m cdk_ws_api.summary cdk.out
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+# Rewrite the syrupy snapshots after an intended template change; review the diff before committing.
+snapshot-update: install
+	$(BIN)/python -m pytest tests -k snapshot --snapshot-update
+
+clean:
+	rm -rf cdk.out .mypy_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""Names of the environment variables the cdk-ws-api constructs set on every route handler.
+
+This module is the single place these names are defined: the constructs (``cdk_ws_api``) and
+the local emulator import them from here, and the runtime reads them at call time (never at
+import time, so a test or the emulator can change them between invocations).
+
+=====================================  ======================================================
+Variable                               Meaning
+=====================================  ======================================================
+``WS_API_CONNECTION_TABLE``            Name of the DynamoDB connection table.
+``WS_API_CONNECTION_TTL_ATTRIBUTE``    Name of the table's TTL attribute (epoch seconds).
+``WS_API_CONNECTION_GROUP_INDEX``      Name of the GSI that groups connections (unset: none).
+``WS_API_CONNECTION_GROUP_ATTRIBUTE``  Partition key attribute of that GSI.
+``WS_API_MANAGEMENT_ENDPOINT``         ``@connections`` endpoint to use when the event's
+                                       ``domainName`` is not an ``execute-api`` domain (a
+                                       custom domain, or the local emulator).
+=====================================  ======================================================
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CONNECTION_GROUP_ATTRIBUTE",
+    "CONNECTION_GROUP_INDEX",
+    "CONNECTION_TABLE",
+    "CONNECTION_TTL_ATTRIBUTE",
+    "DEFAULT_GROUP_ATTRIBUTE",
+    "DEFAULT_GROUP_INDEX",
+    "DEFAULT_TTL_ATTRIBUTE",
+    "MANAGEMENT_ENDPOINT",
+    "PARTITION_KEY",
+]
+
+CONNECTION_TABLE = "WS_API_CONNECTION_TABLE"
+CONNECTION_TTL_ATTRIBUTE = "WS_API_CONNECTION_TTL_ATTRIBUTE"
+CONNECTION_GROUP_INDEX = "WS_API_CONNECTION_GROUP_INDEX"
+CONNECTION_GROUP_ATTRIBUTE = "WS_API_CONNECTION_GROUP_ATTRIBUTE"
+MANAGEMENT_ENDPOINT = "WS_API_MANAGEMENT_ENDPOINT"
+
+#: Partition key of every connection table (string attribute).
+PARTITION_KEY = "connectionId"
+#: Default TTL attribute name (number, epoch seconds).
+DEFAULT_TTL_ATTRIBUTE = "expiresAt"
+#: Default name of the grouping GSI and of its partition key attribute (string).
+DEFAULT_GROUP_INDEX = "byGroup"
+DEFAULT_GROUP_ATTRIBUTE = "groupId"
