@@ -83,7 +83,9 @@ def on_default(event: MessageEvent) -> dict[str, Any]:
     }
 
 
-def _request(event: MessageEvent, action: str, *, required: tuple[str, ...]) -> dict[str, str] | None:
+def _request(
+    event: MessageEvent, action: str, *, required: tuple[str, ...]
+) -> dict[str, str] | None:
     """The message's required string fields, or ``None`` after telling the sender what is wrong."""
     body = event.json()
     problem = None

@@ -1,0 +1,93 @@
+"""boto3 on first use: one session and one client per (service, endpoint, region, pool size).
+
+Importing this module imports nothing: boto3 is imported the first time a client is needed,
+and clients are cached for the life of the Lambda execution environment (they are
+thread-safe; creating them is what is slow, ~50-100 ms each).
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["clear_client_cache", "client", "region_from_endpoint"]
+
+_lock = _thread.allocate_lock()
+_session: Any = None
+_clients: dict[tuple[str, str | None, str | None, int | None, str], Any] = {}
+
+
+def region_from_endpoint(endpoint_url: str | None) -> str | None:
+    """The region of an ``https://{id}.execute-api.{region}.amazonaws.com[/…]`` URL, else None."""
+    if not endpoint_url:
+        return None
+    host = endpoint_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    parts = host.split(".")
+    if len(parts) >= 4 and parts[1] == "execute-api" and parts[3] == "amazonaws":
+        return parts[2]
+    return None
+
+
+def client(
+    service: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    max_pool_connections: int | None = None,
+    no_retries: bool = False,
+) -> Any:
+    """A cached boto3 client. ``region`` defaults to the one in the endpoint URL, then to
+    ``AWS_REGION``/``AWS_DEFAULT_REGION`` (as boto3 resolves it)."""
+    region = region or region_from_endpoint(endpoint_url)
+    # The AWS_ENDPOINT_URL* variables are part of the key so that a changed environment (tests,
+    # the local emulator) gets a new client instead of a stale one.
+    env_endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(
+        "AWS_ENDPOINT_URL", ""
+    )
+    key = (service, endpoint_url, region, max_pool_connections, f"{env_endpoint}|{no_retries}")
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            found = _clients[key] = _create(
+                service, endpoint_url, region, max_pool_connections, no_retries
+            )
+        return found
+
+
+def _create(
+    service: str,
+    endpoint_url: str | None,
+    region: str | None,
+    max_pool_connections: int | None,
+    no_retries: bool,
+) -> Any:
+    global _session
+    import boto3.session
+    from botocore.config import Config
+
+    if _session is None:
+        _session = boto3.session.Session()
+    options: dict[str, Any] = {"connect_timeout": 5, "read_timeout": 15}
+    if max_pool_connections is not None:
+        options["max_pool_connections"] = max_pool_connections
+    if no_retries:
+        # The caller owns the retry policy (e.g. jittered backoff on 429 in broadcast).
+        options["retries"] = {"mode": "standard", "total_max_attempts": 1}
+    return _session.client(
+        service, endpoint_url=endpoint_url, region_name=region, config=Config(**options)
+    )
+
+
+def clear_client_cache() -> None:
+    """Forget every cached client and the session (for tests that change credentials)."""
+    global _session
+    with _lock:
+        _clients.clear()
+        _session = None

@@ -1,0 +1,390 @@
+"""The ``@connections`` management API: send to, inspect and close connections, broadcast.
+
+::
+
+    connections = Connections.for_event(event)
+    connections.send(event.connection_id, {"text": "hi"}, action="chat")
+    result = connections.broadcast(store.ids(group="room-1"), {"text": "hi"}, store=store)
+
+Data is serialised the same way everywhere: ``bytes`` are sent as they are, ``str`` as UTF-8,
+anything else as compact JSON. With ``action=...`` the payload is the envelope
+``{"action": action, "data": data, "timestamp": "2025-01-27T16:39:47.617Z"}``. A payload over
+128 KiB (131072 bytes) raises ``PayloadTooLargeError`` before any request is made.
+
+botocore does not retry these calls (its retries would hide 429s from ``broadcast``'s own
+backoff); ``send``, ``get`` and ``delete`` raise ``LimitExceededError`` for you to handle.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import _aws
+from .env import MANAGEMENT_ENDPOINT
+from .events import WebSocketEvent, parse_event
+from .exceptions import (
+    ConfigurationError,
+    ForbiddenError,
+    GoneError,
+    LimitExceededError,
+    ManagementApiError,
+    PayloadTooLargeError,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+    from typing import Any
+
+    from .store import ConnectionStore
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "BroadcastResult",
+    "ConnectionInfo",
+    "Connections",
+    "encode_message",
+    "management_endpoint",
+]
+
+#: Largest payload ``PostToConnection`` accepts (the service model's ``Data`` max: 128 KiB).
+MAX_PAYLOAD_BYTES = 131072
+
+_ERROR_CLASSES: dict[str, type[ManagementApiError]] = {
+    "GoneException": GoneError,
+    "ForbiddenException": ForbiddenError,
+    "PayloadTooLargeException": PayloadTooLargeError,
+    "LimitExceededException": LimitExceededError,
+}
+_STATUS_CLASSES: dict[int, type[ManagementApiError]] = {
+    410: GoneError,
+    403: ForbiddenError,
+    413: PayloadTooLargeError,
+    429: LimitExceededError,
+}
+_MAX_BACKOFF_SECONDS = 2.0
+
+
+def management_endpoint(
+    event: WebSocketEvent | Mapping[str, Any], *, endpoint_url: str | None = None
+) -> str:
+    """The ``@connections`` endpoint for the API and stage ``event`` came through.
+
+    Resolution order:
+
+    1. ``endpoint_url`` when given;
+    2. ``https://{domainName}/{stage}`` when ``domainName`` is an ``execute-api`` domain;
+    3. ``WS_API_MANAGEMENT_ENDPOINT`` when set (custom domains, the local emulator: a custom
+       domain's host alone does not say which API mapping to use);
+    4. ``https://{apiId}.execute-api.{AWS_REGION}.amazonaws.com/{stage}``.
+
+    Raises ``ConfigurationError`` when none applies, ``EventParseError`` for a raw dict that is
+    not a WebSocket event.
+    """
+    if endpoint_url:
+        return endpoint_url.rstrip("/")
+    parsed = event if isinstance(event, WebSocketEvent) else parse_event(event)
+    domain, stage = parsed.domain_name, parsed.stage
+    if domain and stage and ".execute-api." in domain:
+        return f"https://{domain}/{stage}"
+    configured = os.environ.get(MANAGEMENT_ENDPOINT)
+    if configured:
+        return configured.rstrip("/")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    api_id = parsed.api_id
+    if api_id and stage and region:
+        return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+    raise ConfigurationError(
+        f"cannot tell the @connections endpoint of domain {domain!r}: set {MANAGEMENT_ENDPOINT} "
+        "or pass endpoint_url (the event has no execute-api domain, or no apiId/stage, "
+        "and AWS_REGION is unset)"
+    )
+
+
+def encode_message(data: Any, *, action: str | None = None) -> bytes:
+    """The bytes ``send`` posts for ``data`` (see the module docstring).
+
+    Raises ``TypeError`` for data JSON cannot encode, and for ``bytes`` with an ``action``
+    (bytes have no JSON form: decode or base64 them first).
+    """
+    if action is None:
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return bytes(data)
+        if isinstance(data, str):
+            return data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("bytes cannot go in an action envelope: decode or base64 them first")
+    else:
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        data = {"action": action, "data": data, "timestamp": now.replace("+00:00", "Z")}
+    import json
+
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _check_size(payload: bytes, connection_id: str | None) -> None:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLargeError(
+            f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
+            connection_id=connection_id,
+        )
+
+
+def _check_id(connection_id: object) -> str:
+    if not isinstance(connection_id, str) or not connection_id:
+        raise ValueError(f"connection id must be a non-empty string, got {connection_id!r}")
+    return connection_id
+
+
+def _translate(exc: Exception, connection_id: str | None) -> Exception:
+    """botocore's exception → our typed error (other exceptions are returned unchanged)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or None
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        cls = _ERROR_CLASSES.get(code or "") or _STATUS_CLASSES.get(status or 0)
+        return (cls or ManagementApiError)(
+            error.get("Message") or str(exc),
+            connection_id=connection_id,
+            code=code,
+            status=status,
+        )
+    if isinstance(exc, BotoCoreError):
+        return ManagementApiError(
+            str(exc), connection_id=connection_id, code=type(exc).__name__, status=None
+        )
+    return exc
+
+
+class ConnectionInfo:
+    """What ``GetConnection`` says about a connection (times are aware UTC datetimes)."""
+
+    __slots__ = (
+        "connected_at",
+        "connection_id",
+        "last_active_at",
+        "raw",
+        "source_ip",
+        "user_agent",
+    )
+
+    def __init__(self, connection_id: str, raw: Mapping[str, Any]) -> None:
+        from datetime import timezone
+
+        def utc(value: Any) -> datetime | None:
+            return value.astimezone(timezone.utc) if value is not None else None
+
+        identity = raw.get("Identity") or {}
+        self.connection_id = connection_id
+        self.connected_at = utc(raw.get("ConnectedAt"))
+        self.last_active_at = utc(raw.get("LastActiveAt"))
+        self.source_ip: str | None = identity.get("SourceIp")
+        self.user_agent: str | None = identity.get("UserAgent")
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectionInfo(connection_id={self.connection_id!r}, "
+            f"connected_at={self.connected_at!r}, last_active_at={self.last_active_at!r}, "
+            f"source_ip={self.source_ip!r}, user_agent={self.user_agent!r})"
+        )
+
+
+class BroadcastResult:
+    """The outcome of ``Connections.broadcast``, ids in the order given.
+
+    ``sent``: delivered; ``gone``: closed connections (410), removed from the store when one
+    was given; ``failed``: every other error, by id (e.g. ``LimitExceededError`` after the
+    last retry).
+    """
+
+    __slots__ = ("failed", "gone", "sent")
+
+    def __init__(self, sent: list[str], gone: list[str], failed: dict[str, Exception]) -> None:
+        self.sent = sent
+        self.gone = gone
+        self.failed = failed
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (gone connections are not failures)."""
+        return not self.failed
+
+    def __repr__(self) -> str:
+        return f"BroadcastResult(sent={self.sent!r}, gone={self.gone!r}, failed={self.failed!r})"
+
+
+class Connections:
+    """A client of one API stage's ``@connections`` endpoint.
+
+    ``Connections.for_event(event)`` is what a route handler wants. Give ``endpoint_url``
+    (``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}``) to reach another API,
+    or ``client`` to use your own boto3 ``apigatewaymanagementapi`` client. Without either,
+    ``WS_API_MANAGEMENT_ENDPOINT`` is used, else ``ConfigurationError`` is raised.
+
+    The boto3 client is created on the first call and cached per endpoint for the life of the
+    execution environment, so creating ``Connections`` objects per invocation costs nothing.
+    """
+
+    def __init__(self, endpoint_url: str | None = None, *, client: Any = None) -> None:
+        if endpoint_url is None and client is not None:
+            endpoint_url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+        if endpoint_url is None:
+            endpoint_url = os.environ.get(MANAGEMENT_ENDPOINT)
+            if not endpoint_url:
+                raise ConfigurationError(
+                    f"no @connections endpoint: pass endpoint_url, set {MANAGEMENT_ENDPOINT}, "
+                    "or use Connections.for_event(event)"
+                )
+        #: The resolved endpoint, ``https://{domain}/{stage}`` (no ``/@connections``).
+        self.endpoint_url: str = endpoint_url.rstrip("/")
+        self._client = client
+        self._given_client = client
+
+    @classmethod
+    def for_event(
+        cls,
+        event: WebSocketEvent | Mapping[str, Any],
+        *,
+        endpoint_url: str | None = None,
+        client: Any = None,
+    ) -> Connections:
+        """The endpoint of the API and stage ``event`` came through.
+
+        Resolution order: ``endpoint_url`` if given; ``https://{domainName}/{stage}`` for an
+        ``execute-api`` domain; ``WS_API_MANAGEMENT_ENDPOINT`` (set by the construct for custom
+        domains, and by the local emulator); ``https://{apiId}.execute-api.{AWS_REGION}
+        .amazonaws.com/{stage}``. See ``management_endpoint``.
+        """
+        return cls(management_endpoint(event, endpoint_url=endpoint_url), client=client)
+
+    @property
+    def client(self) -> Any:
+        """The boto3 ``apigatewaymanagementapi`` client (created on first use, then cached)."""
+        if self._client is None:
+            self._client = _aws.client(
+                "apigatewaymanagementapi", endpoint_url=self.endpoint_url, no_retries=True
+            )
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"Connections({self.endpoint_url!r})"
+
+    def send(self, connection_id: str, data: Any, *, action: str | None = None) -> None:
+        """Send ``data`` to one connection (``PostToConnection``).
+
+        Raises ``GoneError`` when the connection is closed, ``PayloadTooLargeError`` over
+        128 KiB (before any request), ``LimitExceededError`` when throttled or when the
+        client's buffer is full, ``ForbiddenError``/``ManagementApiError`` otherwise.
+        """
+        _check_id(connection_id)
+        payload = encode_message(data, action=action)
+        _check_size(payload, connection_id)
+        self._post(self.client, connection_id, payload)
+
+    def get(self, connection_id: str) -> ConnectionInfo:
+        """What API Gateway knows of a connection (``GetConnection``); ``GoneError`` when it
+        is closed."""
+        _check_id(connection_id)
+        try:
+            response = self.client.get_connection(ConnectionId=connection_id)
+        except Exception as exc:
+            raise _translate(exc, connection_id) from exc
+        response.pop("ResponseMetadata", None)
+        return ConnectionInfo(connection_id, response)
+
+    def delete(self, connection_id: str) -> None:
+        """Close a connection (``DeleteConnection``); ``GoneError`` when already closed."""
+        _check_id(connection_id)
+        try:
+            self.client.delete_connection(ConnectionId=connection_id)
+        except Exception as exc:
+            raise _translate(exc, connection_id) from exc
+
+    def broadcast(
+        self,
+        connection_ids: Iterable[str],
+        data: Any,
+        *,
+        action: str | None = None,
+        max_workers: int = 16,
+        max_attempts: int = 4,
+        backoff: float = 0.05,
+        store: ConnectionStore | None = None,
+    ) -> BroadcastResult:
+        """Send the same ``data`` to many connections concurrently; never raises for one id.
+
+        ``data`` is serialised once. ``max_workers`` threads share one boto3 client whose
+        HTTP pool holds ``max_workers`` connections. A ``LimitExceededError`` is retried up to
+        ``max_attempts`` tries in all, sleeping a random time up to ``backoff * 2**n`` seconds
+        (capped at 2 s) between tries. Duplicate ids are sent once. With ``store``, gone
+        connections are deleted from it (``store.delete_many``; its errors propagate).
+
+        Raises ``PayloadTooLargeError`` (``connection_id`` None) before sending anything when
+        the payload is over 128 KiB.
+        """
+        if max_workers < 1 or max_attempts < 1:
+            raise ValueError("max_workers and max_attempts must be at least 1")
+        payload = encode_message(data, action=action)
+        _check_size(payload, None)
+        ids = list(dict.fromkeys(connection_ids))
+        if not ids:
+            return BroadcastResult([], [], {})
+        client = self._given_client or _aws.client(
+            "apigatewaymanagementapi",
+            endpoint_url=self.endpoint_url,
+            max_pool_connections=max_workers,
+            no_retries=True,
+        )
+        from concurrent.futures import ThreadPoolExecutor
+
+        def deliver(connection_id: str) -> Exception | None:
+            return self._post_with_retries(client, connection_id, payload, max_attempts, backoff)
+
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
+            outcomes = list(pool.map(deliver, ids))
+        sent: list[str] = []
+        gone: list[str] = []
+        failed: dict[str, Exception] = {}
+        for connection_id, error in zip(ids, outcomes, strict=True):
+            if error is None:
+                sent.append(connection_id)
+            elif isinstance(error, GoneError):
+                gone.append(connection_id)
+            else:
+                failed[connection_id] = error
+        if store is not None and gone:
+            store.delete_many(gone)
+        return BroadcastResult(sent, gone, failed)
+
+    def _post(self, client: Any, connection_id: str, payload: bytes) -> None:
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=payload)
+        except Exception as exc:
+            raise _translate(exc, connection_id) from exc
+
+    def _post_with_retries(
+        self, client: Any, connection_id: str, payload: bytes, max_attempts: int, backoff: float
+    ) -> Exception | None:
+        import random
+        import time
+
+        if not isinstance(connection_id, str) or not connection_id:
+            return ValueError(f"connection id must be a non-empty string, got {connection_id!r}")
+        for attempt in range(max_attempts):
+            try:
+                self._post(client, connection_id, payload)
+                return None
+            except LimitExceededError as exc:
+                if attempt + 1 >= max_attempts:
+                    return exc
+                # Full jitter: spreads the retries of all workers over the window.
+                time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, backoff * 2**attempt)))
+            except Exception as exc:
+                return exc
+        return None  # pragma: no cover - the loop always returns
