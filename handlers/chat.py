@@ -22,6 +22,7 @@ from lambda_runtime import (
     Connections,
     ConnectionStore,
     DisconnectEvent,
+    EventParseError,
     MessageEvent,
     WebSocketApp,
 )
@@ -87,7 +88,10 @@ def _request(
     event: MessageEvent, action: str, *, required: tuple[str, ...]
 ) -> dict[str, str] | None:
     """The message's required string fields, or ``None`` after telling the sender what is wrong."""
-    body = event.json()
+    try:
+        body = event.json()
+    except EventParseError:  # not JSON (API Gateway routes such frames to $default)
+        body = None
     problem = None
     if not isinstance(body, dict):
         problem = "the message must be a JSON object"
