@@ -1,0 +1,73 @@
+"""CDK constructs for Amazon API Gateway WebSocket APIs.
+
+Importing ``cdk_ws_api`` is cheap: the construct modules (and with them jsii and aws-cdk-lib)
+load on first access of a public name, so ``cdk_ws_api.local`` (the emulator) and the CLI
+never pay for them.
+
+Public names: :class:`WebSocketApi` and its option types, :class:`ConnectionTable`,
+:class:`RuntimeLayer`, :class:`ConstructValidationError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AccountCloudWatchRole",
+    "ConnectionTable",
+    "ConnectionTableProps",
+    "ConstructValidationError",
+    "CustomDomainOptions",
+    "IamAuthorizer",
+    "LambdaRequestAuthorizer",
+    "Problem",
+    "RouteHandler",
+    "RouteOptions",
+    "RuntimeLayer",
+    "StageOptions",
+    "TableSchema",
+    "UsagePlanOptions",
+    "WebSocketApi",
+]
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "AccountCloudWatchRole": "stages",
+    "ConnectionTable": "table",
+    "ConnectionTableProps": "table",
+    "ConstructValidationError": "errors",
+    "CustomDomainOptions": "api",
+    "IamAuthorizer": "authorizers",
+    "LambdaRequestAuthorizer": "authorizers",
+    "Problem": "errors",
+    "RouteHandler": "routes",
+    "RouteOptions": "routes",
+    "RuntimeLayer": "layer",
+    "StageOptions": "stages",
+    "TableSchema": "table",
+    "UsagePlanOptions": "authorizers",
+    "WebSocketApi": "api",
+}
+
+if TYPE_CHECKING:
+    from .api import CustomDomainOptions, WebSocketApi
+    from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, UsagePlanOptions
+    from .errors import ConstructValidationError, Problem
+    from .layer import RuntimeLayer
+    from .routes import RouteHandler, RouteOptions
+    from .stages import AccountCloudWatchRole, StageOptions
+    from .table import ConnectionTable, ConnectionTableProps, TableSchema
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
