@@ -33,11 +33,11 @@ __all__ = [
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
-    "AccountCloudWatchRole": "stages",
+    "AccountCloudWatchRole": "account",
     "ConnectionTable": "table",
     "ConnectionTableProps": "table",
     "ConstructValidationError": "errors",
-    "CustomDomainOptions": "api",
+    "CustomDomainOptions": "domain",
     "IamAuthorizer": "authorizers",
     "LambdaRequestAuthorizer": "authorizers",
     "Problem": "errors",
@@ -51,12 +51,14 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from .api import CustomDomainOptions, WebSocketApi
+    from .account import AccountCloudWatchRole
+    from .api import WebSocketApi
     from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, UsagePlanOptions
+    from .domain import CustomDomainOptions
     from .errors import ConstructValidationError, Problem
     from .layer import RuntimeLayer
     from .routes import RouteHandler, RouteOptions
-    from .stages import AccountCloudWatchRole, StageOptions
+    from .stages import StageOptions
     from .table import ConnectionTable, ConnectionTableProps, TableSchema
 
 

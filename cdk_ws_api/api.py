@@ -3,29 +3,30 @@
 Built on aws-cdk-lib's ``aws_apigatewayv2`` L2s (``WebSocketApi``, ``WebSocketRoute``,
 ``WebSocketStage``, ``WebSocketLambdaIntegration``, ``WebSocketLambdaAuthorizer``, ``UsagePlan``,
 ``ApiKey``, ``DomainName``, ``ApiMapping``); L1 escape hatches only for per-route throttling
-(``RouteSettings`` of the stage).
+and the execution logging level (``RouteSettings``, ``DefaultRouteSettings`` of the stage).
+
+This module validates the props and wires the parts, each made in its own module: routes
+(``routes.py``), the ``$connect`` authorizer (``authorizers.py``), stages and their logs
+(``stages.py``), the account CloudWatch role (``account.py``), the connection table
+(``table.py``), what handlers get (``handlers.py``, ``grants.py``) and the custom domain
+(``domain.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 
 import jsii
-from aws_cdk import Annotations, CfnOutput, Names, RemovalPolicy, Token
+from aws_cdk import CfnOutput, Names, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-from lambda_runtime import env
-
-from ._nag import acknowledge
+from .account import AccountCloudWatchRole
 from .authorizers import (
     API_KEY_FROM_HEADER,
     AUTHORIZER_ID,
@@ -34,11 +35,28 @@ from .authorizers import (
     UsagePlanOptions,
     check_api_key_selection_expression,
     check_identity_sources,
-    to_route_authorizer,
+)
+from .domain import (
+    CustomDomainOptions,
+    check_custom_domain,
+    custom_domain_url,
+    map_custom_domain,
 )
 from .errors import ProblemCollector
-from .grants import MANAGE_CONNECTIONS_METHODS, check_grant, grant_manage_connections
-from .layer import COMPATIBLE_RUNTIMES, RuntimeLayer
+from .grants import (
+    MANAGE_CONNECTIONS_METHODS,
+    check_grant,
+    grant_manage_connections,
+    grant_table_read_write,
+)
+from .handlers import (
+    add_runtime_layer,
+    check_handler_free,
+    claim_handler,
+    handler_environment,
+    set_handler_environment,
+)
+from .layer import RuntimeLayer
 from .routes import (
     CONNECT,
     DEFAULT,
@@ -49,56 +67,28 @@ from .routes import (
     check_route_key,
     check_route_options,
     check_route_selection_expression,
+    create_route,
     to_route_options,
 )
 from .stages import (
-    ACCESS_LOG_FORMAT,
-    AccountCloudWatchRole,
     StageOptions,
+    apply_route_settings,
     check_stage_options,
-    throttle_route_setting,
+    create_stage,
 )
-from .table import ConnectionTable, ConnectionTableProps, TableSchema
+from .table import (
+    ConnectionTable,
+    ConnectionTableProps,
+    TableSchema,
+    check_connection_table_props,
+    connection_table_of_api,
+)
 
+# CustomDomainOptions lives in domain.py; still exported here, where it was first defined.
 __all__ = ["CustomDomainOptions", "WebSocketApi"]
 
-#: DynamoDB actions every route handler gets on the connection table (and its group index).
-TABLE_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-)
-
-#: Construct metadata marking a function as bound to an API / as having the layer.
-_BOUND_METADATA = "cdk-ws-api:route-handler-of"
-_LAYER_METADATA = "cdk-ws-api:runtime-layer"
-
-
-@dataclass(frozen=True, kw_only=True)
-class CustomDomainOptions:
-    """A custom domain (``AWS::ApiGatewayV2::DomainName``, regional, TLS 1.2) mapped to a stage.
-
-    The mapped stage's output URLs and the handlers' ``WS_API_MANAGEMENT_ENDPOINT``
-    (``https://{domain_name}[/{mapping_key}]``) follow the domain. Point the domain's DNS at the
-    ``domain_name`` attribute's ``regional_domain_name`` yourself.
-
-    :param domain_name: e.g. ``"ws.example.com"``.
-    :param certificate: an ACM certificate for ``domain_name`` in the stack's region.
-    :param mapping_key: API mapping key (one path segment). Default: - none (the domain root).
-    :param stage_name: the stage to map. Default: - the first stage.
-    """
-
-    domain_name: str
-    certificate: acm.ICertificate
-    mapping_key: str | None = None
-    stage_name: str | None = None
+#: A route as given to the constructor: the prop that gave it, its key and its options.
+_InitialRoute = tuple[str, str, RouteOptions]
 
 
 @jsii.implements(IValidation)
@@ -213,60 +203,30 @@ class WebSocketApi(Construct):
     ) -> None:
         super().__init__(scope, id)
         stage_options = list(stages) if stages is not None else [StageOptions()]
-        initial_routes: list[tuple[str, str, RouteOptions]] = []
-        for prop, key, given in (
-            ("connect", CONNECT, connect),
-            ("disconnect", DISCONNECT, disconnect),
-            ("default", DEFAULT, default),
-        ):
-            if given is not None:
-                initial_routes.append((prop, key, to_route_options(given)))
-        for key, given in (routes or {}).items():
-            initial_routes.append((f"routes[{key!r}]", key, to_route_options(given)))
+        initial_routes = _initial_routes(connect, disconnect, default, routes)
 
-        # --- validation: every problem of the props, reported at once ---
+        # Every problem of the props is reported at once, before anything is created.
         problems = ProblemCollector(self.node.path)
         check_route_selection_expression(problems, route_selection_expression)
         check_api_key_selection_expression(problems, api_key_selection_expression)
-        seen: set[str] = set()
-        for prop, key, options in initial_routes:
-            self._check_route(problems, prop, key, options, seen)
-            seen.add(key)
-        connect_options = next((o for _, k, o in initial_routes if k == CONNECT), None)
-        if authorizer is not None and connect_options and connect_options.authorizer:
-            problems.add(
-                "authorizer",
-                type(authorizer).__name__,
-                "set the $connect authorizer once: in 'authorizer' or in the $connect "
-                "RouteOptions, not both",
-            )
-        if isinstance(authorizer, LambdaRequestAuthorizer):
-            check_identity_sources(problems, authorizer)
+        self._check_initial_routes(problems, initial_routes, authorizer)
         check_stage_options(problems, stage_options)
-        stage_names = [s.stage_name for s in stage_options]
-        if existing_connection_table is not None and connection_table is not None:
-            problems.add(
-                "existing_connection_table",
-                existing_connection_table.node.path,
-                "give either existing_connection_table or connection_table (props of a new "
-                "table), not both",
-            )
-        if existing_connection_table is None and existing_connection_table_schema is not None:
-            problems.add(
-                "existing_connection_table_schema",
-                existing_connection_table_schema,
-                "only applies with existing_connection_table",
-            )
+        check_connection_table_props(
+            problems,
+            props=connection_table,
+            existing=existing_connection_table,
+            existing_schema=existing_connection_table_schema,
+        )
         if custom_domain is not None:
-            self._check_custom_domain(problems, custom_domain, stage_names)
+            check_custom_domain(problems, custom_domain, [s.stage_name for s in stage_options])
         problems.raise_if_any()
 
         self._authorizer_option = authorizer
         self._stage_options = stage_options
+        self._stage_names = [s.stage_name for s in stage_options]
         self._route_options: dict[str, RouteOptions] = {}
         self._bound_handlers: set[str] = set()
 
-        # --- the API ---
         self.api = apigwv2.WebSocketApi(
             self,
             "Api",
@@ -279,44 +239,31 @@ class WebSocketApi(Construct):
         )
         """The aws-cdk-lib ``WebSocketApi`` L2 (its L1 ``CfnApi`` has id ``Resource``)."""
 
-        # --- the connection table ---
-        self.connection_table: ConnectionTable | None = None
+        self.connection_table: ConnectionTable | None
         """The ``ConnectionTable`` created or given (``None`` for a plain existing ``ITable``)."""
-        if existing_connection_table is None:
-            table_props = connection_table or ConnectionTableProps()
-            if table_props.removal_policy is None:
-                table_props = replace(table_props, removal_policy=removal_policy)
-            self.connection_table = ConnectionTable(self, "ConnectionTable", table_props)
-            self.table: dynamodb.ITable = self.connection_table.table
-            self.table_schema = self.connection_table.schema
-        elif isinstance(existing_connection_table, ConnectionTable):
-            self.connection_table = existing_connection_table
-            self.table = existing_connection_table.table
-            self.table_schema = existing_connection_table_schema or existing_connection_table.schema
-        else:
-            self.table = existing_connection_table
-            self.table_schema = existing_connection_table_schema or TableSchema()
+        self.table: dynamodb.ITable
+        self.table_schema: TableSchema
+        self.connection_table, self.table, self.table_schema = connection_table_of_api(
+            self,
+            props=connection_table,
+            existing=existing_connection_table,
+            existing_schema=existing_connection_table_schema,
+            removal_policy=removal_policy,
+        )
 
-        # --- what every handler gets ---
         self.runtime_layer: lambda_.ILayerVersion | None = (
             RuntimeLayer.of(self) if attach_runtime_layer else None
         )
         """The stack's ``lambda_runtime`` layer (``None`` with ``attach_runtime_layer=False``)."""
-        self._custom_domain = custom_domain
-        self.management_endpoint: str | None = None
+        self.management_endpoint: str | None = (
+            custom_domain_url(custom_domain, "https") if custom_domain is not None else None
+        )
         """``https://{domain}[/{mapping_key}]`` with a custom domain, else ``None``."""
-        if custom_domain is not None:
-            self.management_endpoint = f"https://{custom_domain.domain_name}" + (
-                f"/{custom_domain.mapping_key}" if custom_domain.mapping_key else ""
-            )
-        self.handler_environment: dict[str, str] = self.table_schema.environment(
-            self.table.table_name
+        self.handler_environment: dict[str, str] = handler_environment(
+            self.table_schema, self.table.table_name, self.management_endpoint
         )
         """The environment variables every route handler gets (for your own functions)."""
-        if self.management_endpoint is not None:
-            self.handler_environment[env.MANAGEMENT_ENDPOINT] = self.management_endpoint
 
-        # --- account-level CloudWatch role ---
         self.cloud_watch_role: iam.IRole | None = None
         """The account's API Gateway CloudWatch role (shared per stack), or ``None``."""
         self.cloud_watch_account: apigw.CfnAccount | None = None
@@ -325,95 +272,40 @@ class WebSocketApi(Construct):
             self.cloud_watch_role = account_role.role
             self.cloud_watch_account = account_role.account
 
-        # --- routes ---
         self.routes: dict[str, apigwv2.WebSocketRoute] = {}
         """Routes by route key (aws-cdk-lib ``WebSocketRoute``; L1 id ``Resource``)."""
         self.authorizer: apigwv2.WebSocketAuthorizer | None = None
         """The Lambda REQUEST authorizer of ``$connect`` (``None`` for IAM or no authorizer)."""
         self.stages: dict[str, apigwv2.WebSocketStage] = {}
         """Stages by name (aws-cdk-lib ``WebSocketStage``; L1 id ``Resource``)."""
-        self._stage_names = stage_names
         for _prop, key, route_options in initial_routes:
             self._create_route(key, route_options)
 
-        # --- stages ---
         self.access_log_groups: dict[str, logs.LogGroup] = {}
         """Access log group of each stage that logs, by stage name."""
         for one_stage in stage_options:
             self._create_stage(one_stage, access_log_retention, removal_policy)
-        self.default_stage: apigwv2.WebSocketStage = self.stages[stage_names[0]]
+        self.default_stage: apigwv2.WebSocketStage = self.stages[self._stage_names[0]]
         """The first stage (the one mapped to the custom domain unless told otherwise)."""
         self.node.add_validation(_SynthValidation(self))
 
-        # --- API keys ---
         self.usage_plan: apigwv2.UsagePlan | None = None
         self.api_key: apigwv2.ApiKey | None = None
         if usage_plan is not None:
-            self.usage_plan = apigwv2.UsagePlan(
-                self,
-                "UsagePlan",
-                usage_plan_name=usage_plan.usage_plan_name,
-                throttle=usage_plan.throttle,
-                quota=usage_plan.quota,
-                api_stages=[
-                    apigwv2.UsagePlanPerApiStage(stage=stage) for stage in self.stages.values()
-                ],
-            )
-            self.api_key = apigwv2.ApiKey(self, "ApiKey", api_key_name=usage_plan.api_key_name)
-            self.usage_plan.add_api_key(self.api_key)
+            self._create_usage_plan(usage_plan)
 
-        # --- custom domain ---
         self.domain_name: apigwv2.DomainName | None = None
+        """The custom domain (``None`` without ``custom_domain``)."""
         self.api_mapping: apigwv2.ApiMapping | None = None
         self.urls: dict[str, str] = {n: s.url for n, s in self.stages.items()}
         """``wss://`` URL of each stage (following the custom domain for the mapped stage)."""
         self.callback_urls: dict[str, str] = {n: s.callback_url for n, s in self.stages.items()}
         """``https://`` ``@connections`` base URL of each stage."""
         if custom_domain is not None:
-            mapped = custom_domain.stage_name or stage_names[0]
-            self.domain_name = apigwv2.DomainName(
-                self,
-                "DomainName",
-                domain_name=custom_domain.domain_name,
-                certificate=custom_domain.certificate,
-                endpoint_type=apigwv2.EndpointType.REGIONAL,
-                security_policy=apigwv2.SecurityPolicy.TLS_1_2,
-            )
-            self.api_mapping = apigwv2.ApiMapping(
-                self,
-                "ApiMapping",
-                api=self.api,
-                domain_name=self.domain_name,
-                stage=self.stages[mapped],
-                api_mapping_key=custom_domain.mapping_key,
-            )
-            suffix = f"{custom_domain.domain_name}" + (
-                f"/{custom_domain.mapping_key}" if custom_domain.mapping_key else ""
-            )
-            self.urls[mapped] = f"wss://{suffix}"
-            self.callback_urls[mapped] = f"https://{suffix}"
+            self._map_custom_domain(custom_domain)
 
-        # --- outputs ---
         if outputs:
-            for name in stage_names:
-                CfnOutput(
-                    self,
-                    f"{name}-WebSocketUrl",
-                    value=self.urls[name],
-                    description=f"wss:// URL of stage {name}",
-                )
-                CfnOutput(
-                    self,
-                    f"{name}-CallbackUrl",
-                    value=self.callback_urls[name],
-                    description=f"https:// @connections callback URL of stage {name}",
-                )
-            CfnOutput(
-                self,
-                "ConnectionTableName",
-                value=self.table.table_name,
-                description="DynamoDB connection table",
-            )
+            self._create_outputs()
 
     # --- public API ---
 
@@ -425,7 +317,7 @@ class WebSocketApi(Construct):
         problems.raise_if_any()
         route = self._create_route(route_key, options)
         for stage_options in self._stage_options:
-            self._refresh_route_settings(stage_options)
+            self._apply_route_settings(stage_options)
         return route
 
     def grant_manage_connections(
@@ -457,17 +349,30 @@ class WebSocketApi(Construct):
 
     def grant_table_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grant what a handler needs on the connection table (and its group index)."""
-        resources = [self.table.table_arn]
-        if self.table_schema.group_index_name is not None:
-            resources.append(f"{self.table.table_arn}/index/{self.table_schema.group_index_name}")
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(TABLE_ACTIONS), resource_arns=resources
-        )
-        if self.table.encryption_key is not None:
-            self.table.encryption_key.grant_encrypt_decrypt(grantee)
-        return grant
+        return grant_table_read_write(grantee, self.table, self.table_schema)
 
-    # --- internals ---
+    # --- validation ---
+
+    def _check_initial_routes(
+        self,
+        problems: ProblemCollector,
+        initial_routes: list[_InitialRoute],
+        authorizer: LambdaRequestAuthorizer | IamAuthorizer | None,
+    ) -> None:
+        seen: set[str] = set()
+        for prop, key, options in initial_routes:
+            self._check_route(problems, prop, key, options, seen)
+            seen.add(key)
+        connect_options = next((o for _, k, o in initial_routes if k == CONNECT), None)
+        if authorizer is not None and connect_options and connect_options.authorizer:
+            problems.add(
+                "authorizer",
+                type(authorizer).__name__,
+                "set the $connect authorizer once: in 'authorizer' or in the $connect "
+                "RouteOptions, not both",
+            )
+        if isinstance(authorizer, LambdaRequestAuthorizer):
+            check_identity_sources(problems, authorizer)
 
     def _check_route(
         self,
@@ -481,7 +386,7 @@ class WebSocketApi(Construct):
         if key in existing:
             problems.add(prop, key, "duplicate route: each route key can be given only once")
         check_route_options(problems, prop, options)
-        self._check_handler_free(problems, f"{prop}.handler", options.handler)
+        check_handler_free(problems, f"{prop}.handler", options.handler, api_path=self.node.path)
         if options.authorizer is not None:
             if key != CONNECT:
                 problems.add(
@@ -491,125 +396,6 @@ class WebSocketApi(Construct):
                 )
             elif isinstance(options.authorizer, LambdaRequestAuthorizer):
                 check_identity_sources(problems, options.authorizer)
-
-    def _check_handler_free(
-        self, problems: ProblemCollector, prop: str, handler: lambda_.IFunction
-    ) -> None:
-        for entry in handler.node.metadata:
-            if entry.type == _BOUND_METADATA and entry.data != self.node.path:
-                problems.add(
-                    prop,
-                    handler.node.path,
-                    f"this function already serves routes of {entry.data}; a function can "
-                    "serve one WebSocketApi (its environment variables would collide)",
-                )
-
-    @staticmethod
-    def _check_custom_domain(
-        problems: ProblemCollector, domain: CustomDomainOptions, stage_names: list[str]
-    ) -> None:
-        if domain.stage_name is not None and domain.stage_name not in stage_names:
-            problems.add(
-                "custom_domain.stage_name",
-                domain.stage_name,
-                f"must be one of the API's stages {stage_names}",
-            )
-        key = domain.mapping_key
-        if key is not None and not Token.is_unresolved(key) and (not key or "/" in key):
-            problems.add(
-                "custom_domain.mapping_key", key, "a mapping key is one non-empty path segment"
-            )
-
-    def _create_route(self, key: str, options: RouteOptions) -> apigwv2.WebSocketRoute:
-        self._route_options[key] = options
-        authorizer_option = options.authorizer
-        if key == CONNECT and authorizer_option is None:
-            authorizer_option = self._authorizer_option
-        route = apigwv2.WebSocketRoute(
-            self.api,
-            f"{key.replace('/', '%2F')}-Route",
-            web_socket_api=self.api,
-            route_key=key,
-            integration=integrations.WebSocketLambdaIntegration(
-                f"{key.replace('/', '%2F')}-Integration",
-                options.handler,
-                timeout=options.integration_timeout,
-            ),
-            authorizer=to_route_authorizer(authorizer_option),
-            api_key_required=options.api_key_required or None,
-            return_response=options.return_response or None,
-        )
-        self.routes[key] = route
-        if key == CONNECT and isinstance(authorizer_option, LambdaRequestAuthorizer):
-            found = self.api.node.try_find_child(AUTHORIZER_ID)
-            if isinstance(found, apigwv2.WebSocketAuthorizer):
-                self.authorizer = found
-            self._attach_layer(authorizer_option.handler)
-        if key != CONNECT:
-            acknowledge(
-                route,
-                "AwsSolutions-APIG4",
-                "API Gateway authorizes WebSocket clients on $connect only; messages on "
-                "other routes arrive on an already authorized connection.",
-            )
-        for stage in self.stages.values():
-            stage.node.add_dependency(route)
-        self._bind_handler(options.handler)
-        return route
-
-    def _create_stage(
-        self,
-        options: StageOptions,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        name = options.stage_name
-        access_log_settings: apigwv2.IAccessLogSettings | None = None
-        if options.access_logging:
-            log_group = logs.LogGroup(
-                self, f"{name}-AccessLogs", retention=retention, removal_policy=removal_policy
-            )
-            self.access_log_groups[name] = log_group
-            access_log_settings = _AccessLogSettings(
-                apigwv2.LogGroupLogDestination(log_group),
-                apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
-            )
-        stage = apigwv2.WebSocketStage(
-            self,
-            f"{name}-Stage",
-            web_socket_api=self.api,
-            stage_name=name,
-            auto_deploy=True,
-            throttle=options.throttle,
-            detailed_metrics_enabled=options.detailed_metrics or None,
-            stage_variables=dict(options.stage_variables) or None,
-            description=options.description,
-            access_log_settings=access_log_settings,
-        )
-        self.stages[name] = stage
-        if options.execution_logging_level is not None:
-            cfn_stage = stage.node.default_child
-            assert isinstance(cfn_stage, apigwv2.CfnStage)
-            cfn_stage.add_property_override(
-                "DefaultRouteSettings.LoggingLevel", options.execution_logging_level
-            )
-        if self.cloud_watch_account is not None:
-            stage.node.add_dependency(self.cloud_watch_account)
-        for route in self.routes.values():
-            stage.node.add_dependency(route)
-        self._refresh_route_settings(options)
-
-    def _refresh_route_settings(self, options: StageOptions) -> None:
-        settings: dict[str, dict[str, float]] = {}
-        for key, route_options in self._route_options.items():
-            if route_options.throttle is not None:
-                settings[key] = throttle_route_setting(route_options.throttle)
-        for key, throttle in options.route_throttles.items():
-            if key in self._route_options:
-                settings[key] = throttle_route_setting(throttle)
-        cfn_stage = self.stages[options.stage_name].node.default_child
-        assert isinstance(cfn_stage, apigwv2.CfnStage)
-        cfn_stage.route_settings = settings or None
 
     def _late_problems(self) -> list[str]:
         problems: list[str] = []
@@ -627,55 +413,132 @@ class WebSocketApi(Construct):
                     )
         return problems
 
+    # --- creation ---
+
+    def _create_route(self, key: str, options: RouteOptions) -> apigwv2.WebSocketRoute:
+        self._route_options[key] = options
+        authorizer_option = options.authorizer
+        if key == CONNECT and authorizer_option is None:
+            authorizer_option = self._authorizer_option
+        route = create_route(self.api, key, options, authorizer_option)
+        self.routes[key] = route
+        if key == CONNECT and isinstance(authorizer_option, LambdaRequestAuthorizer):
+            found = self.api.node.try_find_child(AUTHORIZER_ID)
+            if isinstance(found, apigwv2.WebSocketAuthorizer):
+                self.authorizer = found
+            self._attach_layer(authorizer_option.handler)
+        # CloudFormation must create routes before the auto-deployed stages that serve them
+        # (stages created after this route get the dependency in _create_stage).
+        for stage in self.stages.values():
+            stage.node.add_dependency(route)
+        self._bind_handler(options.handler)
+        return route
+
+    def _create_stage(
+        self,
+        options: StageOptions,
+        retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        stage, log_group = create_stage(
+            self,
+            options,
+            api=self.api,
+            access_log_retention=retention,
+            removal_policy=removal_policy,
+        )
+        if log_group is not None:
+            self.access_log_groups[options.stage_name] = log_group
+        self.stages[options.stage_name] = stage
+        if self.cloud_watch_account is not None:
+            stage.node.add_dependency(self.cloud_watch_account)
+        for route in self.routes.values():
+            stage.node.add_dependency(route)
+        self._apply_route_settings(options)
+
+    def _apply_route_settings(self, options: StageOptions) -> None:
+        apply_route_settings(self.stages[options.stage_name], options, self._route_options)
+
+    def _create_usage_plan(self, options: UsagePlanOptions) -> None:
+        self.usage_plan = apigwv2.UsagePlan(
+            self,
+            "UsagePlan",
+            usage_plan_name=options.usage_plan_name,
+            throttle=options.throttle,
+            quota=options.quota,
+            api_stages=[
+                apigwv2.UsagePlanPerApiStage(stage=stage) for stage in self.stages.values()
+            ],
+        )
+        self.api_key = apigwv2.ApiKey(self, "ApiKey", api_key_name=options.api_key_name)
+        self.usage_plan.add_api_key(self.api_key)
+
+    def _map_custom_domain(self, domain: CustomDomainOptions) -> None:
+        mapped = domain.stage_name or self._stage_names[0]
+        self.domain_name, self.api_mapping = map_custom_domain(
+            self, domain, api=self.api, stage=self.stages[mapped]
+        )
+        self.urls[mapped] = custom_domain_url(domain, "wss")
+        self.callback_urls[mapped] = custom_domain_url(domain, "https")
+
+    def _create_outputs(self) -> None:
+        for name in self._stage_names:
+            CfnOutput(
+                self,
+                f"{name}-WebSocketUrl",
+                value=self.urls[name],
+                description=f"wss:// URL of stage {name}",
+            )
+            CfnOutput(
+                self,
+                f"{name}-CallbackUrl",
+                value=self.callback_urls[name],
+                description=f"https:// @connections callback URL of stage {name}",
+            )
+        CfnOutput(
+            self,
+            "ConnectionTableName",
+            value=self.table.table_name,
+            description="DynamoDB connection table",
+        )
+
+    # --- what every handler gets ---
+
     def _bind_handler(self, handler: lambda_.IFunction) -> None:
+        """Environment, layer and permissions, once per function; refuse another API's."""
         path = handler.node.path
         if path in self._bound_handlers:
             return
         problems = ProblemCollector(self.node.path)
-        self._check_handler_free(problems, "handler", handler)
+        check_handler_free(problems, "handler", handler, api_path=self.node.path)
         problems.raise_if_any()
-        handler.node.add_metadata(_BOUND_METADATA, self.node.path)
+        claim_handler(handler, api_path=self.node.path)
         self._bound_handlers.add(path)
-
-        add_environment = getattr(handler, "add_environment", None)
-        if callable(add_environment):
-            for name, value in self.handler_environment.items():
-                add_environment(name, value)
-        else:
-            Annotations.of(self).add_warning_v2(
-                "cdk-ws-api:imported-handler",
-                f"{path} is not a lambda_.Function: set its environment variables "
-                f"({', '.join(self.handler_environment)}) and the runtime layer yourself",
-            )
+        set_handler_environment(self, handler, self.handler_environment)
         self._attach_layer(handler)
         self.grant_table_read_write(handler)
         self.grant_manage_connections(handler)
 
     def _attach_layer(self, handler: lambda_.IFunction) -> None:
-        if self.runtime_layer is None:
-            return
-        runtime = getattr(handler, "runtime", None)
-        add_layers = getattr(handler, "add_layers", None)
-        compatible = {r.name for r in COMPATIBLE_RUNTIMES}
-        if runtime is None or not callable(add_layers) or runtime.name not in compatible:
-            return
-        layer_path = self.runtime_layer.node.path
-        if any(e.type == _LAYER_METADATA and e.data == layer_path for e in handler.node.metadata):
-            return
-        handler.node.add_metadata(_LAYER_METADATA, layer_path)
-        add_layers(self.runtime_layer)
+        if self.runtime_layer is not None:
+            add_runtime_layer(handler, self.runtime_layer)
 
 
-@jsii.implements(apigwv2.IAccessLogSettings)
-class _AccessLogSettings:
-    def __init__(self, destination: apigwv2.IAccessLogDestination, fmt: apigw.AccessLogFormat):
-        self._destination = destination
-        self._format = fmt
-
-    @property
-    def destination(self) -> apigwv2.IAccessLogDestination:
-        return self._destination
-
-    @property
-    def format(self) -> apigw.AccessLogFormat:
-        return self._format
+def _initial_routes(
+    connect: RouteHandler | None,
+    disconnect: RouteHandler | None,
+    default: RouteHandler | None,
+    routes: Mapping[str, RouteHandler] | None,
+) -> list[_InitialRoute]:
+    """The constructor's routes in creation order: predefined ones, then ``routes``."""
+    initial: list[_InitialRoute] = []
+    for prop, key, given in (
+        ("connect", CONNECT, connect),
+        ("disconnect", DISCONNECT, disconnect),
+        ("default", DEFAULT, default),
+    ):
+        if given is not None:
+            initial.append((prop, key, to_route_options(given)))
+    for key, given in (routes or {}).items():
+        initial.append((f"routes[{key!r}]", key, to_route_options(given)))
+    return initial

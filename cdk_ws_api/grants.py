@@ -1,8 +1,10 @@
-"""``execute-api:ManageConnections`` ARNs and grants (the ``@connections`` management API)."""
+"""The IAM grants of route handlers: ``execute-api:ManageConnections`` (the ``@connections``
+management API) and read/write on the connection table."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
@@ -11,10 +13,17 @@ from constructs import Construct, IConstruct
 from ._nag import acknowledge, nag_resource_string
 from .errors import ProblemCollector
 
+if TYPE_CHECKING:
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from .table import TableSchema
+
 __all__ = [
     "MANAGE_CONNECTIONS_METHODS",
+    "TABLE_ACTIONS",
     "check_grant",
     "grant_manage_connections",
+    "grant_table_read_write",
     "manage_connections_arn",
 ]
 
@@ -88,4 +97,35 @@ def grant_manage_connections(
                 "execute-api:ManageConnections on '@connections/*' is scoped to one API, stage "
                 "and method; the wildcard stands for the connection id, only known at run time.",
             )
+    return grant
+
+
+#: DynamoDB actions every route handler gets on the connection table (and its group index).
+TABLE_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+
+
+def grant_table_read_write(
+    grantee: iam.IGrantable, table: dynamodb.ITable, schema: TableSchema
+) -> iam.Grant:
+    """Grant :data:`TABLE_ACTIONS` on ``table`` and its group index (when ``schema`` names one),
+    and encrypt/decrypt on the table's customer managed key, if any."""
+    resources = [table.table_arn]
+    if schema.group_index_name is not None:
+        resources.append(f"{table.table_arn}/index/{schema.group_index_name}")
+    grant = iam.Grant.add_to_principal(
+        grantee=grantee, actions=list(TABLE_ACTIONS), resource_arns=resources
+    )
+    if table.encryption_key is not None:
+        table.encryption_key.grant_encrypt_decrypt(grantee)
     return grant

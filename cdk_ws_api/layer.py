@@ -15,9 +15,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from aws_cdk import AssetHashType, Stack
+from aws_cdk import AssetHashType
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from ._scope import stack_singleton
 
 __all__ = ["COMPATIBLE_RUNTIMES", "RuntimeLayer", "runtime_package_dir", "stage_runtime_layer"]
 
@@ -103,8 +105,4 @@ class RuntimeLayer(Construct):
     @classmethod
     def of(cls, scope: Construct) -> lambda_.LayerVersion:
         """The stack's shared layer, created on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        if isinstance(existing, RuntimeLayer):
-            return existing.layer
-        return cls(stack, cls.CONSTRUCT_ID).layer
+        return stack_singleton(cls, scope, cls.CONSTRUCT_ID).layer

@@ -1,4 +1,5 @@
-"""Route options and the rules for route keys, selection expressions, throttles and timeouts.
+"""Route options, route creation and the rules for route keys, selection expressions,
+throttles and timeouts.
 
 A route is given to :class:`~cdk_ws_api.WebSocketApi` either as a bare Lambda function (an
 ``IFunction``) or as :class:`RouteOptions`; both are turned into :class:`RouteOptions` by
@@ -9,16 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
 from aws_cdk import Duration, Token
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 
+from ._nag import acknowledge
+from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, to_route_authorizer
 from .errors import ProblemCollector
-
-if TYPE_CHECKING:
-    from .authorizers import IamAuthorizer, LambdaRequestAuthorizer
 
 __all__ = [
     "CONNECT",
@@ -33,6 +34,7 @@ __all__ = [
     "check_route_key",
     "check_route_selection_expression",
     "check_throttle",
+    "create_route",
     "to_route_options",
 ]
 
@@ -148,3 +150,42 @@ def check_route_options(problems: ProblemCollector, prop: str, options: RouteOpt
                 "the integration timeout must be between 50 milliseconds and 29 seconds",
             )
     check_throttle(problems, f"{prop}.throttle", options.throttle)
+
+
+def create_route(
+    api: apigwv2.WebSocketApi,
+    key: str,
+    options: RouteOptions,
+    authorizer: LambdaRequestAuthorizer | IamAuthorizer | None,
+) -> apigwv2.WebSocketRoute:
+    """Create the route ``key`` under ``api`` (id ``{key}-Route``, ``/`` escaped as ``%2F``)
+    with a Lambda proxy integration to ``options.handler``.
+
+    ``authorizer`` is the one resolved for this route (only ever given for ``$connect``).
+    Every other route gets cdk-nag's APIG4 acknowledged: it cannot have an authorizer.
+    """
+    # "/" is the construct path separator (constructs would rewrite it as "--"): escape it as
+    # in a URL so that the id still shows the route key.
+    escaped = key.replace("/", "%2F")
+    route = apigwv2.WebSocketRoute(
+        api,
+        f"{escaped}-Route",
+        web_socket_api=api,
+        route_key=key,
+        integration=integrations.WebSocketLambdaIntegration(
+            f"{escaped}-Integration",
+            options.handler,
+            timeout=options.integration_timeout,
+        ),
+        authorizer=to_route_authorizer(authorizer),
+        api_key_required=options.api_key_required or None,
+        return_response=options.return_response or None,
+    )
+    if key != CONNECT:
+        acknowledge(
+            route,
+            "AwsSolutions-APIG4",
+            "API Gateway authorizes WebSocket clients on $connect only; messages on "
+            "other routes arrive on an already authorized connection.",
+        )
+    return route

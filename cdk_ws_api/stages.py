@@ -1,8 +1,8 @@
-"""Stage options, access logging and the account-level CloudWatch role.
+"""Stage options and creation, and access logging.
 
 Each stage is an ``aws-cdk-lib`` :class:`~aws_cdk.aws_apigatewayv2.WebSocketStage` with
-auto-deploy; per-route throttling is written to the L1's ``RouteSettings`` (the L2 has no
-prop for it).
+auto-deploy; per-route throttling and the execution logging level are written to the L1
+``CfnStage`` (the L2 has no props for them).
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import RemovalPolicy, Stack, Token
+import jsii
+from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._nag import acknowledge
+from .account import AccountCloudWatchRole
 from .errors import ProblemCollector
-from .routes import check_throttle
+from .routes import RouteOptions, check_throttle
 
+# AccountCloudWatchRole lives in account.py; still exported here, where it was first defined.
 __all__ = [
     "ACCESS_LOG_FORMAT",
     "DEFAULT_STAGE_NAME",
@@ -29,7 +31,9 @@ __all__ = [
     "MAX_STAGES",
     "AccountCloudWatchRole",
     "StageOptions",
+    "apply_route_settings",
     "check_stage_options",
+    "create_stage",
     "default_stage_throttle",
 ]
 
@@ -153,47 +157,87 @@ def throttle_route_setting(throttle: apigwv2.ThrottleSettings) -> dict[str, floa
     return setting
 
 
-class AccountCloudWatchRole(Construct):
-    """The IAM role API Gateway uses to write logs, set as the account's CloudWatch role.
+def create_stage(
+    scope: Construct,
+    options: StageOptions,
+    *,
+    api: apigwv2.IWebSocketApi,
+    access_log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> tuple[apigwv2.WebSocketStage, logs.LogGroup | None]:
+    """Create one stage (id ``{name}-Stage``) and, with ``access_logging``, its access log group
+    (id ``{name}-AccessLogs``) in ``scope``.
 
-    ``AWS::ApiGateway::Account`` is a per-account, per-region setting: deploying it replaces
-    the role any other stack set, and every API Gateway API (REST or WebSocket) in the region
-    uses it. Both resources are retained on stack deletion (as aws-cdk's ``RestApi`` does), so
-    other APIs keep logging. Use :meth:`of` to share one per stack.
+    Per-route throttling is not set here: call :func:`apply_route_settings` once the routes
+    are known, and again after each new route.
     """
-
-    CONSTRUCT_ID = "CdkWsApiCloudWatchRole"
-
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                )
-            ],
-            description="API Gateway account-level role for CloudWatch Logs (cdk-ws-api)",
+    name = options.stage_name
+    log_group: logs.LogGroup | None = None
+    access_log_settings: apigwv2.IAccessLogSettings | None = None
+    if options.access_logging:
+        log_group = logs.LogGroup(
+            scope,
+            f"{name}-AccessLogs",
+            retention=access_log_retention,
+            removal_policy=removal_policy,
         )
-        self.role.apply_removal_policy(RemovalPolicy.RETAIN)
-        self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.role.role_arn)
-        self.account.apply_removal_policy(RemovalPolicy.RETAIN)
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level logging role needs this AWS managed policy "
-            "(the same one aws-cdk's RestApi uses): it covers every log group API Gateway "
-            "creates for execution and access logs in the account.",
+        access_log_settings = _AccessLogSettings(
+            apigwv2.LogGroupLogDestination(log_group),
+            apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
         )
+    stage = apigwv2.WebSocketStage(
+        scope,
+        f"{name}-Stage",
+        web_socket_api=api,
+        stage_name=name,
+        auto_deploy=True,
+        throttle=options.throttle,
+        detailed_metrics_enabled=options.detailed_metrics or None,
+        stage_variables=dict(options.stage_variables) or None,
+        description=options.description,
+        access_log_settings=access_log_settings,
+    )
+    if options.execution_logging_level is not None:
+        _cfn_stage(stage).add_property_override(
+            "DefaultRouteSettings.LoggingLevel", options.execution_logging_level
+        )
+    return stage, log_group
 
-    @classmethod
-    def of(cls, scope: Construct) -> AccountCloudWatchRole:
-        """The stack's shared instance, created on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        if isinstance(existing, AccountCloudWatchRole):
-            return existing
-        return cls(stack, cls.CONSTRUCT_ID)
+
+def apply_route_settings(
+    stage: apigwv2.WebSocketStage,
+    options: StageOptions,
+    routes: Mapping[str, RouteOptions],
+) -> None:
+    """Write the stage's ``RouteSettings``: each route's throttle, overridden by the stage's
+    ``route_throttles`` (entries for unknown routes are skipped; they fail at synth)."""
+    settings: dict[str, dict[str, float]] = {}
+    for key, route_options in routes.items():
+        if route_options.throttle is not None:
+            settings[key] = throttle_route_setting(route_options.throttle)
+    for key, throttle in options.route_throttles.items():
+        if key in routes:
+            settings[key] = throttle_route_setting(throttle)
+    _cfn_stage(stage).route_settings = settings or None
+
+
+def _cfn_stage(stage: apigwv2.WebSocketStage) -> apigwv2.CfnStage:
+    cfn_stage = stage.node.default_child
+    assert isinstance(cfn_stage, apigwv2.CfnStage)
+    return cfn_stage
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogSettings:
+    # aws-cdk-lib declares IAccessLogSettings as an interface only: no struct or class builds one.
+    def __init__(self, destination: apigwv2.IAccessLogDestination, fmt: apigw.AccessLogFormat):
+        self._destination = destination
+        self._format = fmt
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return self._format

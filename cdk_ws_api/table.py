@@ -1,4 +1,5 @@
-"""The DynamoDB table that records open connections (``ConnectionTable``).
+"""The DynamoDB table that records open connections (``ConnectionTable``), and how a
+``WebSocketApi`` gets one (created, or an existing table).
 
 Schema (the contract with ``lambda_runtime.ConnectionStore``, see ``docs/contracts.md``):
 partition key ``connectionId`` (S), a TTL attribute (N, epoch seconds), and optionally a
@@ -7,7 +8,7 @@ global secondary index that groups connections (partition key ``groupId``, S).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -15,7 +16,15 @@ from constructs import Construct
 
 from lambda_runtime import env
 
-__all__ = ["ConnectionTable", "ConnectionTableProps", "TableSchema"]
+from .errors import ProblemCollector
+
+__all__ = [
+    "ConnectionTable",
+    "ConnectionTableProps",
+    "TableSchema",
+    "check_connection_table_props",
+    "connection_table_of_api",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,3 +123,54 @@ class ConnectionTable(Construct):
     @property
     def table_name(self) -> str:
         return self.table.table_name
+
+
+def check_connection_table_props(
+    problems: ProblemCollector,
+    *,
+    props: ConnectionTableProps | None,
+    existing: dynamodb.ITable | ConnectionTable | None,
+    existing_schema: TableSchema | None,
+) -> None:
+    """``WebSocketApi``'s table props: a new table's props or an existing table, not both; a
+    schema only with an existing table."""
+    if existing is not None and props is not None:
+        problems.add(
+            "existing_connection_table",
+            existing.node.path,
+            "give either existing_connection_table or connection_table (props of a new "
+            "table), not both",
+        )
+    if existing is None and existing_schema is not None:
+        problems.add(
+            "existing_connection_table_schema",
+            existing_schema,
+            "only applies with existing_connection_table",
+        )
+
+
+def connection_table_of_api(
+    scope: Construct,
+    *,
+    props: ConnectionTableProps | None,
+    existing: dynamodb.ITable | ConnectionTable | None,
+    existing_schema: TableSchema | None,
+    removal_policy: RemovalPolicy,
+) -> tuple[ConnectionTable | None, dynamodb.ITable, TableSchema]:
+    """The ``(connection_table, table, schema)`` of a ``WebSocketApi`` (props checked by
+    :func:`check_connection_table_props`).
+
+    Without ``existing``: a new ``ConnectionTable`` (id ``ConnectionTable``) whose removal
+    policy, unless ``props`` sets one, is ``removal_policy``. With a ``ConnectionTable``: it and
+    its schema (``existing_schema`` overrides it). With a plain ``ITable``: ``None``, the table,
+    and ``existing_schema`` or ``TableSchema()``.
+    """
+    if existing is None:
+        table_props = props or ConnectionTableProps()
+        if table_props.removal_policy is None:
+            table_props = replace(table_props, removal_policy=removal_policy)
+        created = ConnectionTable(scope, "ConnectionTable", table_props)
+        return created, created.table, created.schema
+    if isinstance(existing, ConnectionTable):
+        return existing, existing.table, existing_schema or existing.schema
+    return None, existing, existing_schema or TableSchema()
