@@ -1,5 +1,5 @@
 # Two entry points, both self-installing on a fresh machine (Python 3.11, Node 20, no AWS, no Docker):
-#   make run   - install, synthesize app.py with the pinned CDK CLI, print its summary
+#   make run   - install, synthesize app.py with the pinned CDK CLI, serve it on ws://127.0.0.1:3001
 #   make test  - install, then ruff, mypy --strict (lambda_runtime) and the whole pytest suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -39,8 +39,11 @@ install: $(PY_STAMP) $(NODE_STAMP)
 synth: install
 	npx --no-install cdk synth --quiet
 
+# Serves cdk.out locally: prints the URLs, routes, functions, tables and stack outputs, then one
+# access-log line per event. PORT=... to change the port; Ctrl-C stops it cleanly.
+PORT ?= 3001
 run: synth
-	$(BIN)/python -m cdk_ws_api.summary cdk.out
+	$(BIN)/cdk-ws-api local --assembly cdk.out --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -60,3 +63,9 @@ snapshot-update: install
 
 clean:
 	rm -rf cdk.out .mypy_cache .ruff_cache
+
+# Benchmarks against the peers (issue 5): rewrites bench/RESULTS.md; `python -m bench --quick`
+# is the smoke test. Installs the peers into the git-ignored bench/.peers/ on first use.
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench

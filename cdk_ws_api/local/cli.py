@@ -1,0 +1,202 @@
+"""``cdk-ws-api local``: serve a synthesized WebSocket API on localhost.
+
+Prints the WebSocket URL, the ``@connections`` endpoint, the routes and the functions, then
+one access-log line per event (kind, route, connection id, status, duration) and the
+handlers' output prefixed with their function name. Ctrl-C or SIGTERM closes every
+connection (``$disconnect`` runs), stops the workers and the moto server, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .assembly import LocalApp, load_app
+from .exceptions import LocalEmulatorError
+from .intrinsics import localize_urls
+from .synth import app_from_cdk_json, synthesize
+
+__all__ = ["add_arguments", "describe", "run"]
+
+logger = logging.getLogger("cdk_ws_api.local")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``local`` on ``parser``."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--app", help="command that synthesizes the CDK app (default: the 'app' of ./cdk.json)"
+    )
+    source.add_argument("--assembly", metavar="DIR", help="serve an existing cloud assembly")
+    parser.add_argument(
+        "--output", metavar="DIR", help="where --app synthesizes (default: a temporary directory)"
+    )
+    parser.add_argument(
+        "--stack", help="stack name or path (default: the first stack with a WebSocket API)"
+    )
+    parser.add_argument("--stage", help="stage to serve (default: the API's first stage)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=3001,
+        help="port to bind, 0 for any free port (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="warm workers per function at most (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="close idle connections with 1001 (default: %(default)s, as AWS)",
+    )
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=7200.0,
+        metavar="SECONDS",
+        help="close connections older than this (default: %(default)s, as AWS)",
+    )
+    parser.add_argument(
+        "--integration-timeout",
+        type=float,
+        default=29.0,
+        metavar="SECONDS",
+        help="answer 'Internal server error' after this (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrent-messages",
+        action="store_true",
+        help="handle one connection's messages concurrently, as AWS may (default: in order)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no access log lines")
+
+
+def describe(
+    app: LocalApp, websocket_url: str, management_url: str, dynamodb_url: str | None = None
+) -> str:
+    """The banner printed at start: URLs, routes, functions and warnings."""
+    api = app.api
+    lines = [
+        f"cdk-ws-api local: stack {app.stack}, API {api.name} ({api.api_id}), stage {api.stage}",
+        f"  WebSocket URL:        {websocket_url}",
+        f"  @connections URL:     {management_url}",
+        f"  DynamoDB endpoint:    {dynamodb_url or '-'}",
+        f"  route selection:      {api.route_selection_expression}",
+        "  routes:",
+    ]
+    for key, route in sorted(api.routes.items()):
+        target = route.function or "(not emulated)"
+        extras = []
+        if route.authorizer:
+            extras.append(f"authorizer {api.authorizers[route.authorizer].name}")
+        if route.return_response:
+            extras.append("route response")
+        suffix = f"  [{', '.join(extras)}]" if extras else ""
+        lines.append(f"    {key:<16} -> {target}{suffix}")
+    lines.append("  functions:")
+    for logical_id, spec in sorted(app.functions.items()):
+        lines.append(
+            f"    {logical_id:<28} {spec.handler:<24} timeout {spec.timeout:g}s  {spec.code_dir}"
+        )
+    if app.tables:
+        lines.append("  tables: " + ", ".join(t.name for t in app.tables))
+    if app.outputs:
+        lines.append("  stack outputs (local values):")
+        domains = {api.aws_domain: urlsplit(websocket_url).netloc}
+        for name, value in sorted(app.outputs.items()):
+            lines.append(f"    {name:<40} {localize_urls(value, domains)}")
+    local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    declared = sorted({spec.runtime for spec in app.functions.values()} - {local})
+    if declared:
+        lines.append(
+            f"  note: functions declare {', '.join(declared)}; they run on this {local} "
+            f"({sys.executable})"
+        )
+    for warning in app.warnings:
+        lines.append(f"  WARNING: {warning}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``local`` until interrupted; returns the exit status."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+    for noisy in ("websockets", "asyncio", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        with contextlib.ExitStack() as stack:
+            assembly = args.assembly
+            if assembly is None:
+                command = args.app or app_from_cdk_json(".")
+                outdir = args.output or stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="cdk-ws-api-")
+                )
+                print(f"synthesizing: {command}", flush=True)
+                assembly = str(synthesize(command, outdir))
+            app = load_app(Path(assembly), stack=args.stack, stage=args.stage)
+            return asyncio.run(_serve(app, args))
+    except LocalEmulatorError as exc:
+        print(f"cdk-ws-api local: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # typically: the port is taken
+        print(f"cdk-ws-api local: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C while synthesizing, before the signal handlers exist
+        return 130
+
+
+async def _serve(app: LocalApp, args: argparse.Namespace) -> int:
+    # websockets and the servers are imported only when serving, not for --help or errors
+    from .emulator import Emulator, EmulatorOptions
+    from .gateway import Limits
+
+    options = EmulatorOptions(
+        host=args.host,
+        port=args.port,
+        concurrency=max(1, args.concurrency),
+        limits=Limits(
+            idle_timeout=args.idle_timeout,
+            max_duration=args.max_duration,
+            integration_timeout=args.integration_timeout,
+        ),
+        ordered_messages=not args.concurrent_messages,
+    )
+    access_log = (lambda line: None) if args.quiet else None
+    emulator = Emulator(app, options, access_log=access_log)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await emulator.start()
+    try:
+        banner = describe(
+            app, emulator.websocket_url, emulator.management_url, emulator.dynamodb.endpoint
+        )
+        print(banner, flush=True)
+        print("ready (Ctrl-C to stop)", flush=True)
+        await stop.wait()
+        print("shutting down: closing connections", flush=True)
+    finally:
+        await emulator.stop()
+    print("stopped", flush=True)
+    return 0

@@ -1,0 +1,142 @@
+"""The emulator as one object: embedded DynamoDB, worker pools and the gateway, started and
+stopped together.
+
+How handlers' boto3 reaches local services, with no code change:
+
+- DynamoDB: ``AWS_ENDPOINT_URL_DYNAMODB`` → the embedded moto server (tables created from
+  the template; ``Ref`` of a table resolves to its local name). Every other AWS service goes
+  to moto too (``AWS_ENDPOINT_URL``), so nothing reaches the internet; credentials are fake.
+- ``@connections``: ``WS_API_MANAGEMENT_ENDPOINT`` and
+  ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`` are ``http://HOST:PORT/{stage}``; environment
+  values holding the API's AWS URLs (``https://{api}.execute-api.{region}.amazonaws.com/...``,
+  ``wss://…``) are rewritten to ``http://HOST:PORT/...`` / ``ws://HOST:PORT``; and each worker
+  registers a botocore hook that redirects ``apigatewaymanagementapi`` calls addressed to
+  the API's AWS domain or to ``https://{domainName}`` (built from the event) to the local
+  plain-HTTP endpoint; calls to any other ``*.amazonaws.com`` domain get a local 403
+  ``ForbiddenException`` instead of leaving the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from .assembly import LocalApp
+from .dynamodb import LocalDynamoDB
+from .gateway import AccessLog, Gateway, Limits
+from .intrinsics import localize_urls
+from .workers import OutputSink, WorkerPool, WorkerPools, worker_environment
+
+__all__ = ["Emulator", "EmulatorOptions"]
+
+logger = logging.getLogger("cdk_ws_api.local")
+
+# lambda_runtime owns the variable's name; reading it here keeps one definition.
+try:
+    from lambda_runtime.env import MANAGEMENT_ENDPOINT
+except ImportError:  # pragma: no cover - the emulator installed without the runtime
+    MANAGEMENT_ENDPOINT = "WS_API_MANAGEMENT_ENDPOINT"
+
+
+#: Path prefix of ``@connections`` calls addressed to an API this emulator does not serve.
+OTHER_API_PREFIX = "-other-api-"
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """Knobs of ``cdk-ws-api local``. ``port`` 0 binds a free port."""
+
+    host: str = "127.0.0.1"
+    port: int = 3001
+    concurrency: int = 4
+    limits: Limits = field(default_factory=Limits)
+    #: One connection's messages are handled in order (see :mod:`.gateway`).
+    ordered_messages: bool = True
+
+
+def _log_output(function: str, line: str) -> None:
+    logger.info("[%s] %s", function, line)
+
+
+class Emulator:
+    """``await start()`` then clients use :attr:`websocket_url` / :attr:`management_url`;
+    ``await stop()`` runs ``$disconnect`` for open connections and stops every process."""
+
+    def __init__(
+        self,
+        app: LocalApp,
+        options: EmulatorOptions | None = None,
+        *,
+        access_log: AccessLog | None = None,
+        on_output: OutputSink | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options or EmulatorOptions()
+        self.dynamodb = LocalDynamoDB(region=app.api.region)
+        self._on_output = on_output or _log_output
+        self.pools = WorkerPools({})
+        self.gateway = Gateway(
+            app,
+            self.pools,
+            host=self.options.host,
+            port=self.options.port,
+            limits=self.options.limits,
+            access_log=access_log,
+            ordered_messages=self.options.ordered_messages,
+        )
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{self.gateway.domain_name}/{self.app.api.stage}"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{self.gateway.domain_name}/{self.app.api.stage}"
+
+    async def start(self) -> None:
+        await self.dynamodb.start(self.app.tables)
+        try:
+            await self.gateway.start()
+        except BaseException:
+            await self.dynamodb.stop()
+            raise
+        # Workers need the bound port, so their pools are built once the socket is bound.
+        local = self.gateway.domain_name
+        api = self.app.api
+        domains = {api.aws_domain: local}
+        rewrites = {
+            host.lower(): f"http://{local}"
+            for host in (
+                api.aws_domain,
+                local,
+                f"localhost:{self.gateway.port}",
+                f"127.0.0.1:{self.gateway.port}",
+            )
+        }
+        # Any other API Gateway domain is not served here: its calls get a local 403.
+        rewrites["*"] = f"http://{local}/{OTHER_API_PREFIX}"
+        overrides = {
+            **self.dynamodb.environment(),
+            MANAGEMENT_ENDPOINT: self.management_url,
+            "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+            "CDK_WS_API_LOCAL_REWRITES": json.dumps(rewrites),
+        }
+        for logical_id, spec in self.app.functions.items():
+            env = worker_environment(spec, region=api.region, overrides=overrides)
+            for name, value in list(env.items()):
+                if name not in overrides:
+                    env[name] = localize_urls(value, domains)
+            self.pools.add(
+                logical_id,
+                WorkerPool(
+                    spec, env, concurrency=self.options.concurrency, on_output=self._on_output
+                ),
+            )
+
+    async def stop(self) -> None:
+        try:
+            await self.gateway.close()
+        finally:
+            await self.pools.close()
+            await self.dynamodb.stop()

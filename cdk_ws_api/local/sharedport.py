@@ -1,0 +1,138 @@
+"""One TCP port for both planes, as on AWS: WebSocket upgrades go to ``websockets``, every
+other HTTP request (the ``@connections`` API) to a small keep-alive HTTP/1.1 channel.
+
+:func:`connection_class` returns a ``websockets`` ``ServerConnection`` subclass (passed as
+``create_connection`` to ``serve``) that looks at the request head before websockets does:
+``websockets`` rejects requests with a body, and ``PostToConnection`` has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from .exceptions import HttpParseError
+from .httpparse import HttpRequest, RequestParser, is_websocket_upgrade
+from .management import HttpResponse
+
+__all__ = ["HttpChannel", "HttpHandler", "connection_class"]
+
+HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+#: An idle keep-alive management connection is closed after this many seconds.
+HTTP_IDLE_TIMEOUT = 60.0
+
+
+def _serialize(response: HttpResponse, *, keep_alive: bool) -> bytes:
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    headers = dict(response.headers)
+    headers["Content-Length"] = str(len(response.body))
+    headers["Connection"] = "keep-alive" if keep_alive else "close"
+    head = f"HTTP/1.1 {response.status} {reason}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return head.encode("latin-1") + b"\r\n" + response.body
+
+
+class HttpChannel:
+    """Serves the requests of one non-WebSocket connection, in order."""
+
+    def __init__(self, transport: asyncio.Transport, handler: HttpHandler) -> None:
+        self._transport = transport
+        self._handler = handler
+        self._parser = RequestParser()
+        self._queue: asyncio.Queue[HttpRequest | None] = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._serve())
+
+    def feed(self, data: bytes) -> None:
+        try:
+            for request in self._parser.feed(data):
+                self._queue.put_nowait(request)
+        except HttpParseError as exc:
+            body = f'{{"message": "{exc}"}}'.encode()
+            self._transport.write(_serialize(HttpResponse(exc.status, body, {}), keep_alive=False))
+            self._transport.close()
+
+    def eof(self) -> None:
+        self._queue.put_nowait(None)
+
+    def close(self) -> None:
+        self._task.cancel()
+        self._transport.close()
+
+    async def _serve(self) -> None:
+        try:
+            while True:
+                try:
+                    request = await asyncio.wait_for(self._queue.get(), HTTP_IDLE_TIMEOUT)
+                except asyncio.TimeoutError:
+                    break
+                if request is None:
+                    break
+                response = await self._handler(request)
+                if self._transport.is_closing():
+                    return
+                self._transport.write(_serialize(response, keep_alive=request.keep_alive))
+                if not request.keep_alive:
+                    break
+        finally:
+            self._transport.close()
+
+
+def connection_class(
+    http_handler: HttpHandler, channels: set[HttpChannel]
+) -> type[ServerConnection]:
+    """A ``ServerConnection`` class that diverts non-upgrade requests to ``http_handler``;
+    open channels are kept in ``channels`` so shutdown can close them."""
+
+    class SharedPortConnection(ServerConnection):
+        session: Any = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._mode: str | None = None
+            self._head = bytearray()
+            self._http: HttpChannel | None = None
+
+        def data_received(self, data: bytes) -> None:
+            if self._mode == "ws":
+                super().data_received(data)
+                return
+            if self._http is not None:
+                self._http.feed(data)
+                return
+            self._head.extend(data)
+            end = self._head.find(b"\r\n\r\n")
+            if end < 0 and len(self._head) <= 65536:
+                return
+            buffered, self._head = bytes(self._head), bytearray()
+            if end >= 0 and is_websocket_upgrade(buffered[:end]):
+                self._mode = "ws"
+                super().data_received(buffered)
+                return
+            self._mode = "http"
+            self._http = HttpChannel(self.transport, http_handler)
+            channels.add(self._http)
+            self._http.feed(buffered)
+
+        def eof_received(self) -> bool | None:  # type: ignore[override]
+            if self._http is not None:
+                self._http.eof()
+                return True  # keep the transport half-open until the answers are written
+            return super().eof_received()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._http is not None:
+                channels.discard(self._http)
+                with contextlib.suppress(RuntimeError):
+                    self._http.close()
+            super().connection_lost(exc)
+
+    return SharedPortConnection

@@ -1,0 +1,80 @@
+"""Synthesize a CDK app into a cloud assembly without the CDK CLI.
+
+The app command (``--app`` or the ``app`` of ``./cdk.json``) runs through the shell with
+``CDK_OUTDIR`` set, the ``context`` of ``cdk.json``/``cdk.context.json`` in
+``CDK_CONTEXT_JSON``, and this Python's ``bin`` directory first on ``PATH`` so ``python app.py``
+finds the same packages as the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .exceptions import SynthError
+
+__all__ = ["app_from_cdk_json", "synthesize"]
+
+
+def app_from_cdk_json(directory: str | Path = ".") -> str:
+    """The ``app`` command of ``directory/cdk.json``; raises :class:`SynthError` if absent."""
+    path = Path(directory) / "cdk.json"
+    try:
+        app = json.loads(path.read_text()).get("app")
+    except (OSError, ValueError) as exc:
+        raise SynthError(f"no --app given and {path} is unreadable: {exc}") from exc
+    if not isinstance(app, str) or not app:
+        raise SynthError(f"{path} has no 'app' command")
+    return app
+
+
+def _context(directory: Path) -> dict[str, object]:
+    context: dict[str, object] = {}
+    for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
+        try:
+            data = json.loads((directory / name).read_text())
+        except (OSError, ValueError):
+            continue
+        section = data.get(key, {}) if key else data
+        if isinstance(section, dict):
+            context.update(section)
+    return context
+
+
+def synthesize(
+    app: str, outdir: str | Path, *, cwd: str | Path = ".", timeout: float = 300
+) -> Path:
+    """Run ``app`` with ``CDK_OUTDIR=outdir`` and return the assembly directory.
+
+    Raises :class:`SynthError` with the app's output when it fails or writes no manifest.
+    """
+    outdir = Path(outdir).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["CDK_OUTDIR"] = str(outdir)
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    context = _context(Path(cwd))
+    if context:
+        env["CDK_CONTEXT_JSON"] = json.dumps(context)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    try:
+        completed = subprocess.run(
+            app,
+            shell=True,
+            cwd=str(cwd),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SynthError(f"{app!r} did not finish in {timeout:.0f}s") from exc
+    if completed.returncode != 0:
+        raise SynthError(f"{app!r} exited with {completed.returncode}:\n{completed.stderr[-4000:]}")
+    if not (outdir / "manifest.json").exists():
+        raise SynthError(f"{app!r} wrote no manifest.json to {outdir} (does it call app.synth()?)")
+    return outdir

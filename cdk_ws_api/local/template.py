@@ -1,0 +1,460 @@
+"""One CloudFormation template → the specs of the WebSocket API it declares (pure: reads
+only the assembly's files).
+
+:func:`read_stack` finds the API's stages, routes (their integration, route response and
+authorizer), the Lambda functions behind them (code from ``aws:asset:path`` metadata or, when
+the CDK CLI did not add it, from the S3 key through ``*.assets.json``; inline ``ZipFile``
+code; layers; environment resolved by :mod:`.intrinsics`) and the DynamoDB tables. Whatever
+cannot be emulated becomes a warning, never an error.
+
+Local names: a resource with a literal name property (``FunctionName``, ``TableName``) keeps
+it, others are named ``{stack}-{logicalId}``; the API id is a stable 10-character hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .exceptions import IntrinsicError, NoWebSocketApiError
+from .intrinsics import Resolver
+from .specs import (
+    ApiSpec,
+    AuthorizerSpec,
+    FunctionSpec,
+    GlobalIndexSpec,
+    LocalApp,
+    RouteSpec,
+    StackTemplate,
+    TableSpec,
+)
+
+__all__ = ["read_stack", "websocket_apis"]
+
+_API = "AWS::ApiGatewayV2::Api"
+_FUNCTION = "AWS::Lambda::Function"
+_LAYER = "AWS::Lambda::LayerVersion"
+_TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
+
+# Types that are read, or that have no runtime behaviour to emulate (IAM is not enforced).
+_UNDERSTOOD = {
+    _API,
+    _FUNCTION,
+    _LAYER,
+    *_TABLES,
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::IntegrationResponse",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Deployment",
+    "AWS::ApiGateway::Account",
+    "AWS::Lambda::Permission",
+    "AWS::Logs::LogGroup",
+    "AWS::CDK::Metadata",
+}
+
+
+def websocket_apis(template: Mapping[str, Any]) -> list[str]:
+    return [
+        logical_id
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == _API
+        and str((resource.get("Properties") or {}).get("ProtocolType", "")).upper() == "WEBSOCKET"
+    ]
+
+
+def _api_id(stack: str, logical_id: str) -> str:
+    digest = int(hashlib.sha256(f"{stack}/{logical_id}".encode()).hexdigest(), 16)
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    chars = []
+    for _ in range(10):
+        digest, index = divmod(digest, 36)
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def _referenced(value: Any, resources: Mapping[str, Any], types: tuple[str, ...]) -> str | None:
+    """First logical id of a resource of one of ``types`` referenced (Ref/GetAtt/Sub) inside
+    ``value``: how an integration URI or a route target names its function or integration."""
+    if isinstance(value, dict):
+        if "Ref" in value and resources.get(value["Ref"], {}).get("Type") in types:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            logical_id = target.split(".")[0] if isinstance(target, str) else target[0]
+            if resources.get(logical_id, {}).get("Type") in types:
+                return str(logical_id)
+        if isinstance(value.get("Fn::Sub"), (str, list)):
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            for logical_id, resource in resources.items():
+                if resource.get("Type") in types and "${" + logical_id in str(text):
+                    return str(logical_id)
+        for item in value.values():
+            found = _referenced(item, resources, types)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _referenced(item, resources, types)
+            if found:
+                return found
+    return None
+
+
+def _asset_keys(directory: Path) -> dict[str, str]:
+    """S3 object key → asset path (relative to ``directory``), from ``*.assets.json``."""
+    keys: dict[str, str] = {}
+    for manifest in directory.glob("*.assets.json"):
+        try:
+            files = json.loads(manifest.read_text()).get("files") or {}
+        except (OSError, ValueError):
+            continue
+        for asset in files.values():
+            path = (asset.get("source") or {}).get("path")
+            for destination in (asset.get("destinations") or {}).values():
+                if path and destination.get("objectKey"):
+                    keys[str(destination["objectKey"])] = str(path)
+    return keys
+
+
+class _StackReader:
+    def __init__(self, stack: StackTemplate, stage: str | None) -> None:
+        self.stack = stack
+        self.requested_stage = stage
+        self.resources: Mapping[str, Any] = stack.template.get("Resources") or {}
+        self.warnings: list[str] = []
+        self.asset_keys = _asset_keys(stack.directory)
+        physical_ids: dict[str, str] = {}
+        for logical_id, resource in self.resources.items():
+            physical_ids[logical_id] = self._physical_name(logical_id, resource)
+        self.resolver = Resolver(
+            stack.template,
+            stack_name=stack.name,
+            region=stack.region,
+            account=stack.account,
+            physical_ids=physical_ids,
+        )
+
+    def _physical_name(self, logical_id: str, resource: Mapping[str, Any]) -> str:
+        rtype = resource.get("Type")
+        props = resource.get("Properties") or {}
+        name_prop = {
+            _FUNCTION: "FunctionName",
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::DynamoDB::GlobalTable": "TableName",
+            _LAYER: "LayerName",
+        }.get(str(rtype))
+        if name_prop and isinstance(props.get(name_prop), str):
+            return str(props[name_prop])
+        if rtype == _API:
+            return _api_id(self.stack.name, logical_id)
+        if rtype == "AWS::ApiGatewayV2::Stage" and isinstance(props.get("StageName"), str):
+            return str(props["StageName"])
+        return f"{self.stack.name}-{logical_id}"[:64]
+
+    def _of_type(self, rtype: str) -> dict[str, Mapping[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") == rtype}
+
+    def _props(self, logical_id: str) -> Mapping[str, Any]:
+        return self.resources[logical_id].get("Properties") or {}
+
+    def _belongs(self, props: Mapping[str, Any], api_logical_id: str) -> bool:
+        return _referenced(props.get("ApiId"), self.resources, (_API,)) == api_logical_id
+
+    def read(self) -> LocalApp:
+        apis = websocket_apis(self.stack.template)
+        if not apis:
+            raise NoWebSocketApiError(f"stack {self.stack.display_name} has no WEBSOCKET API")
+        if len(apis) > 1:
+            self.warnings.append(f"several WEBSOCKET APIs ({', '.join(apis)}); serving {apis[0]}")
+        api_logical_id = apis[0]
+        self._warn_unsupported()
+        api = self._read_api(api_logical_id)
+        functions: dict[str, FunctionSpec] = {}
+        wanted = {r.function for r in api.routes.values() if r.function}
+        wanted |= {a.function for a in api.authorizers.values() if a.function}
+        for logical_id in sorted(wanted):
+            spec = self._read_function(logical_id)
+            if spec is not None:
+                functions[logical_id] = spec
+        tables = [
+            self._read_table(lid, res)
+            for lid, res in self.resources.items()
+            if res.get("Type") in _TABLES
+        ]
+        return LocalApp(
+            stack=self.stack.name,
+            api=api,
+            functions=functions,
+            tables=tables,
+            warnings=self.warnings,
+            outputs=self._read_outputs(),
+        )
+
+    def _read_outputs(self) -> dict[str, str]:
+        outputs: dict[str, str] = {}
+        for name, output in (self.stack.template.get("Outputs") or {}).items():
+            try:
+                outputs[str(name)] = self.resolver.resolve_string(output.get("Value"))
+            except IntrinsicError:
+                # An output of a resource the emulator does not model: shown, not fatal.
+                outputs[str(name)] = "(not resolvable locally)"
+        return outputs
+
+    def _warn_unsupported(self) -> None:
+        ignored: dict[str, int] = {}
+        for resource in self.resources.values():
+            rtype = str(resource.get("Type"))
+            if rtype in _UNDERSTOOD or rtype.startswith("AWS::IAM::"):
+                continue
+            ignored[rtype] = ignored.get(rtype, 0) + 1
+        for rtype, count in sorted(ignored.items()):
+            self.warnings.append(f"{count} {rtype} resource(s) not emulated (ignored)")
+
+    def _read_api(self, api_logical_id: str) -> ApiSpec:
+        props = self._props(api_logical_id)
+        api_id = self.resolver.physical_id(api_logical_id)
+        stages: dict[str, Mapping[str, Any]] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::Stage"):
+            stage_props = self._props(logical_id)
+            if self._belongs(stage_props, api_logical_id):
+                stages[self.resolver.physical_id(logical_id)] = stage_props
+        if self.requested_stage is not None:
+            if self.requested_stage not in stages:
+                raise NoWebSocketApiError(
+                    f"no stage {self.requested_stage!r} (stages: {', '.join(stages) or 'none'})"
+                )
+            stage = self.requested_stage
+        elif stages:
+            stage = next(iter(stages))
+        else:
+            stage = "local"
+            self.warnings.append("the API has no AWS::ApiGatewayV2::Stage; serving stage 'local'")
+        stage_variables = {
+            str(k): str(v) for k, v in (stages.get(stage, {}).get("StageVariables") or {}).items()
+        }
+
+        integrations: dict[str, tuple[str, str | None]] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::Integration"):
+            iprops = self._props(logical_id)
+            if not self._belongs(iprops, api_logical_id):
+                continue
+            itype = str(iprops.get("IntegrationType", ""))
+            function = _referenced(iprops.get("IntegrationUri"), self.resources, (_FUNCTION,))
+            integrations[logical_id] = (itype, function)
+
+        authorizers: dict[str, AuthorizerSpec] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::Authorizer"):
+            aprops = self._props(logical_id)
+            if not self._belongs(aprops, api_logical_id):
+                continue
+            atype = str(aprops.get("AuthorizerType", "REQUEST"))
+            function = _referenced(aprops.get("AuthorizerUri"), self.resources, (_FUNCTION,))
+            if atype != "REQUEST" or function is None:
+                self.warnings.append(
+                    f"authorizer {logical_id} ({atype}) is not a Lambda REQUEST authorizer: "
+                    "connections on its routes are rejected with 500"
+                )
+            sources = aprops.get("IdentitySource") or []
+            if isinstance(sources, str):
+                sources = [s.strip() for s in sources.split(",")]
+            authorizers[logical_id] = AuthorizerSpec(
+                logical_id=logical_id,
+                name=str(self._safe_resolve(aprops.get("Name", logical_id), logical_id)),
+                function=function,
+                identity_sources=tuple(str(s) for s in sources),
+                authorizer_type=atype,
+            )
+
+        responded = set()
+        for logical_id in self._of_type("AWS::ApiGatewayV2::RouteResponse"):
+            rprops = self._props(logical_id)
+            route = _referenced(
+                rprops.get("RouteId"), self.resources, ("AWS::ApiGatewayV2::Route",)
+            )
+            if route:
+                responded.add(route)
+
+        routes: dict[str, RouteSpec] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::Route"):
+            rprops = self._props(logical_id)
+            if not self._belongs(rprops, api_logical_id):
+                continue
+            key = str(rprops.get("RouteKey"))
+            integration = _referenced(
+                rprops.get("Target"), self.resources, ("AWS::ApiGatewayV2::Integration",)
+            )
+            itype, function = integrations.get(integration or "", ("", None))
+            if integration is None:
+                self.warnings.append(f"route {key} has no integration: it answers 500")
+            elif itype != "AWS_PROXY":
+                self.warnings.append(
+                    f"route {key}: integration type {itype} is not emulated (Lambda proxy only)"
+                )
+                function = None
+            auth_type = str(rprops.get("AuthorizationType", "NONE"))
+            authorizer = _referenced(
+                rprops.get("AuthorizerId"), self.resources, ("AWS::ApiGatewayV2::Authorizer",)
+            )
+            if auth_type == "AWS_IAM":
+                self.warnings.append(
+                    f"route {key}: AWS_IAM: unsigned handshakes get 403; signatures are not "
+                    "verified"
+                )
+            if rprops.get("ApiKeyRequired") is True:
+                self.warnings.append(
+                    f"route {key}: API key required: handshakes without x-api-key get 403; "
+                    "key values and usage plans are not checked"
+                )
+            routes[key] = RouteSpec(
+                key=key,
+                function=function,
+                integration_type=itype,
+                return_response=logical_id in responded,
+                authorization_type=auth_type,
+                authorizer=authorizer if auth_type == "CUSTOM" else None,
+                api_key_required=rprops.get("ApiKeyRequired") is True,
+            )
+
+        return ApiSpec(
+            logical_id=api_logical_id,
+            name=str(self._safe_resolve(props.get("Name", api_logical_id), api_logical_id)),
+            api_id=api_id,
+            stage=stage,
+            stages=tuple(stages) or (stage,),
+            route_selection_expression=str(
+                props.get("RouteSelectionExpression", "$request.body.action")
+            ),
+            routes=routes,
+            authorizers=authorizers,
+            region=self.stack.region,
+            account=self.stack.account,
+            stage_variables=stage_variables,
+        )
+
+    def _safe_resolve(self, value: Any, where: str) -> Any:
+        try:
+            return self.resolver.resolve(value)
+        except IntrinsicError as exc:
+            self.warnings.append(f"{where}: {exc}")
+            return where
+
+    def _asset_dir(self, logical_id: str, prop: str) -> Path | None:
+        # The asset metadata is only written when the CDK CLI asks for it; otherwise the
+        # S3 object key leads to the asset through the assets manifest.
+        metadata = self.resources[logical_id].get("Metadata") or {}
+        path = metadata.get("aws:asset:path")
+        if not path or metadata.get("aws:asset:property", prop) != prop:
+            location = self._props(logical_id).get(prop) or {}
+            path = self.asset_keys.get(str(location.get("S3Key", "")))
+        if not path:
+            return None
+        full = (self.stack.directory / path).resolve()
+        if full.is_file() and full.suffix == ".zip":
+            # A pre-built zip asset: unpack once, like Lambda does into /var/task.
+            target = Path(tempfile.mkdtemp(prefix=f"cdk-ws-api-{logical_id}-"))
+            with zipfile.ZipFile(full) as archive:
+                archive.extractall(target)
+            return target
+        return full
+
+    def _read_function(self, logical_id: str) -> FunctionSpec | None:
+        props = self._props(logical_id)
+        runtime = str(props.get("Runtime", ""))
+        if not runtime.startswith("python"):
+            self.warnings.append(
+                f"function {logical_id}: runtime {runtime or 'container image'} is not emulated "
+                "(Python only); its routes answer 500"
+            )
+            return None
+        code = props.get("Code") or {}
+        code_dir: Path | None
+        if isinstance(code.get("ZipFile"), (str, dict)):
+            source = self._safe_resolve(code["ZipFile"], logical_id)
+            code_dir = Path(tempfile.mkdtemp(prefix=f"cdk-ws-api-{logical_id}-"))
+            # Lambda stores inline Python code as index.py.
+            (code_dir / "index.py").write_text(str(source))
+        else:
+            code_dir = self._asset_dir(logical_id, "Code")
+        if code_dir is None or not code_dir.exists():
+            self.warnings.append(f"function {logical_id}: code asset not found; routes answer 500")
+            return None
+        layers: list[Path] = []
+        for layer in props.get("Layers") or []:
+            layer_id = _referenced(layer, self.resources, (_LAYER,))
+            layer_dir = self._asset_dir(layer_id, "Content") if layer_id else None
+            if layer_dir is None:
+                self.warnings.append(
+                    f"function {logical_id}: layer {layer!r} is not local; skipped"
+                )
+                continue
+            layers.append(layer_dir / "python")
+            site = sorted((layer_dir / "python" / "lib").glob("python3*/site-packages"))
+            layers.extend(site)
+        environment: dict[str, str] = {}
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            try:
+                environment[str(name)] = self.resolver.resolve_string(value)
+            except (IntrinsicError, ValueError, TypeError, IndexError) as exc:
+                self.warnings.append(f"function {logical_id}: env {name} unresolved ({exc})")
+        name = self.resolver.physical_id(logical_id)
+        return FunctionSpec(
+            logical_id=logical_id,
+            name=name,
+            handler=str(props.get("Handler", "index.handler")),
+            runtime=runtime,
+            code_dir=code_dir,
+            layer_dirs=tuple(layers),
+            environment=environment,
+            timeout=float(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            arn=f"arn:aws:lambda:{self.stack.region}:{self.stack.account}:function:{name}",
+        )
+
+    def _read_table(self, logical_id: str, resource: Mapping[str, Any]) -> TableSpec:
+        props = resource.get("Properties") or {}
+
+        def keys(schema: Any) -> tuple[tuple[str, str], ...]:
+            return tuple((str(k["AttributeName"]), str(k["KeyType"])) for k in schema or [])
+
+        def indexes(items: Any) -> tuple[GlobalIndexSpec, ...]:
+            return tuple(
+                GlobalIndexSpec(
+                    name=str(index["IndexName"]),
+                    key_schema=keys(index.get("KeySchema")),
+                    projection=dict(index.get("Projection") or {"ProjectionType": "ALL"}),
+                )
+                for index in items or []
+            )
+
+        ttl = props.get("TimeToLiveSpecification") or {}
+        stream = props.get("StreamSpecification") or {}
+        return TableSpec(
+            logical_id=logical_id,
+            name=self.resolver.physical_id(logical_id),
+            key_schema=keys(props.get("KeySchema")),
+            attribute_definitions=tuple(
+                (str(a["AttributeName"]), str(a["AttributeType"]))
+                for a in props.get("AttributeDefinitions") or []
+            ),
+            global_indexes=indexes(props.get("GlobalSecondaryIndexes")),
+            local_indexes=indexes(props.get("LocalSecondaryIndexes")),
+            ttl_attribute=str(ttl["AttributeName"]) if ttl.get("Enabled") else None,
+            stream_view_type=stream.get("StreamViewType"),
+        )
+
+
+def read_stack(stack: StackTemplate, *, stage: str | None = None) -> LocalApp:
+    """The API of ``stack`` with ``stage`` (default: its first stage) and what it invokes.
+
+    Raises :class:`NoWebSocketApiError` when the stack has no ``WEBSOCKET`` API or no such stage.
+    """
+    return _StackReader(stack, stage).read()

@@ -1,0 +1,161 @@
+"""The program run inside each worker process: a tiny Lambda runtime for one function.
+
+Started as ``python worker_entry.py FD`` where ``FD`` is the worker's end of a socketpair;
+requests and responses travel on it as 4-byte big-endian length + JSON, never on stdout, so
+the handler may print freely (the parent streams stdout/stderr to its log).
+
+On start it imports ``_HANDLER`` once (from ``LAMBDA_TASK_ROOT`` and the layers on
+``PYTHONPATH``) and answers ``{"ready": true}`` or the import error. Each request
+``{"event", "request_id", "deadline_ms"}`` gets ``{"ok": true, "result"}`` or
+``{"ok": false, "errorType", "errorMessage", "stackTrace"}``. EOF on the socket (the emulator
+went away) ends the process, so workers never outlive the emulator.
+
+It also registers a botocore hook (``CDK_WS_API_LOCAL_REWRITES``: JSON map of host → local
+base URL) that sends ``apigatewaymanagementapi`` requests addressed to the API's AWS domain
+(``{api}.execute-api.{region}.amazonaws.com``) or to ``https://HOST:PORT`` (built from the
+event's ``domainName``) to the emulator's plain-HTTP ``@connections`` endpoint: handlers keep
+their unchanged boto3 code. The ``"*"`` entry receives any other ``*.amazonaws.com`` host, so
+no ``@connections`` call ever leaves the machine. Only the standard library (and botocore
+when present) is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["LambdaContext", "main"]
+
+_HEADER = struct.Struct(">I")
+
+
+class LambdaContext:
+    """The subset of the Lambda context object handlers use."""
+
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        self.aws_request_id = request_id
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.invoked_function_arn = os.environ.get("CDK_WS_API_LOCAL_FUNCTION_ARN", "")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            return None
+        chunks.extend(chunk)
+    return bytes(chunks)
+
+
+def _recv(sock: socket.socket) -> Any:
+    header = _recv_exact(sock, _HEADER.size)
+    if header is None:
+        return None
+    body = _recv_exact(sock, _HEADER.unpack(header)[0])
+    return None if body is None else json.loads(body)
+
+
+def _send(sock: socket.socket, message: Any) -> None:
+    body = json.dumps(message).encode()
+    sock.sendall(_HEADER.pack(len(body)) + body)
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+    }
+
+
+def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
+    if not rewrites:
+        return
+    try:
+        import botocore.handlers
+    except ImportError:  # a handler without boto3 needs no rewrite
+        return
+
+    fallback = rewrites.get("*")
+
+    def rewrite(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        host = parts.netloc.lower()
+        base = rewrites.get(host)
+        if base is None and host.endswith(".amazonaws.com"):
+            base = fallback  # another API's @connections: answered locally, never sent out
+        if base is not None:
+            request.url = base + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    # Builtin handlers are registered on every botocore session, including ones the handler
+    # creates itself, so no handler code has to change.
+    botocore.handlers.BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", rewrite))
+
+
+def _load_handler() -> Any:
+    spec = os.environ["_HANDLER"]
+    module_name, _, function_name = spec.rpartition(".")
+    module = importlib.import_module(module_name.replace("/", "."))
+    return getattr(module, function_name)
+
+
+def main(argv: list[str]) -> int:
+    # Running this file puts its own directory first on sys.path; a handler module named like
+    # an emulator module (events.py, policy.py...) must win, as on Lambda.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root:
+        os.chdir(task_root)
+    sock = socket.socket(fileno=int(argv[1]))
+    _install_endpoint_rewrites(json.loads(os.environ.pop("CDK_WS_API_LOCAL_REWRITES", "{}")))
+    try:
+        handler = _load_handler()
+    except BaseException as exc:  # report any import failure, SyntaxError and SystemExit too
+        failure = _error(exc)
+        failure["errorType"] = "Runtime.ImportModuleError"
+        failure["errorMessage"] = f"Unable to import module {os.environ.get('_HANDLER')}: {exc}"
+        _send(sock, {"ready": False, **failure})
+        return 1
+    _send(sock, {"ready": True})
+    while True:
+        request = _recv(sock)
+        if request is None:
+            return 0
+        context = LambdaContext(request["request_id"], int(request["deadline_ms"]))
+        try:
+            result = handler(request["event"], context)
+            try:
+                reply: dict[str, Any] = {"ok": True, "result": json.loads(json.dumps(result))}
+            except (TypeError, ValueError) as exc:
+                reply = _error(exc)
+                reply["errorType"] = "Runtime.MarshalError"
+        except Exception as exc:
+            reply = _error(exc)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _send(sock, reply)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

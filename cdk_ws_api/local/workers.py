@@ -1,0 +1,324 @@
+"""Warm Lambda worker processes, one pool per function.
+
+Each worker is ``sys.executable worker_entry.py FD``: the function's code directory and layers
+on ``PYTHONPATH``, its environment plus the Lambda variables, the handler imported once.
+A pool runs at most ``concurrency`` invocations of its function at a time, one per worker,
+spawning workers on demand and keeping them warm. An invocation past the function's timeout
+kills its worker (a new one is started on the next call), like Lambda's sandbox reset; a
+handler exception leaves the worker warm. Worker stdout/stderr lines go to ``on_output``
+with the function name, so handler logs show up in the emulator's log.
+
+Workers cannot outlive the emulator: each one exits on EOF of its control socket, and
+:meth:`WorkerPools.close` kills the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .exceptions import FunctionError, FunctionTimeoutError, WorkerCrashedError
+from .specs import FunctionSpec
+
+__all__ = ["Invocation", "OutputSink", "Worker", "WorkerPool", "WorkerPools"]
+
+_HEADER = struct.Struct(">I")
+_ENTRY = str(Path(__file__).with_name("worker_entry.py"))
+#: How long a worker may take to import its handler (Lambda's init phase limit is 10 s).
+INIT_TIMEOUT = 10.0
+
+OutputSink = Callable[[str, str], None]
+"""``(function_name, line)`` for every line a handler writes to stdout or stderr."""
+
+# Variables of the emulator's own environment a worker inherits; everything else (AWS
+# profiles, credentials, endpoints) is withheld so handlers only ever reach local services.
+_INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "HOME")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The outcome of one successful invocation."""
+
+    result: Any
+    request_id: str
+    duration_ms: float
+
+
+class Worker:
+    """One warm process running one function's handler."""
+
+    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], on_output: OutputSink):
+        self.spec = spec
+        self._env = dict(env)
+        self._on_output = on_output
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pumps: list[asyncio.Task[None]] = []
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> None:
+        """Spawn the process and wait for its handler import; raises :class:`FunctionError`
+        (``Runtime.ImportModuleError``) or :class:`WorkerCrashedError` on failure."""
+        parent, child = socket.socketpair()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                _ENTRY,
+                str(child.fileno()),
+                pass_fds=(child.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._env,
+                cwd=str(self.spec.code_dir),
+                start_new_session=True,  # Ctrl-C in a terminal reaches the emulator only
+            )
+        finally:
+            child.close()
+        self._reader, self._writer = await asyncio.open_connection(sock=parent)
+        assert self._process.stdout is not None and self._process.stderr is not None
+        self._pumps = [
+            asyncio.create_task(self._pump(self._process.stdout)),
+            asyncio.create_task(self._pump(self._process.stderr)),
+        ]
+        try:
+            ready = await asyncio.wait_for(self._receive(), INIT_TIMEOUT)
+        except asyncio.TimeoutError:
+            await self.kill()
+            raise FunctionTimeoutError(
+                f"{self.spec.name}: init did not finish in {INIT_TIMEOUT:.0f}s"
+            ) from None
+        if ready is None:
+            await self.kill()
+            raise WorkerCrashedError(f"{self.spec.name}: worker exited during init")
+        if not ready.get("ready"):
+            await self.kill()
+            raise FunctionError(str(ready.get("errorType")), str(ready.get("errorMessage")))
+
+    async def _pump(self, stream: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                line = await stream.readline()
+            except (ValueError, asyncio.LimitOverrunError):  # a line over 64 KiB
+                line = await stream.read(65536)
+            if not line:
+                return
+            self._on_output(self.spec.name, line.decode(errors="replace").rstrip("\r\n"))
+
+    async def _receive(self) -> dict[str, Any] | None:
+        assert self._reader is not None
+        try:
+            header = await self._reader.readexactly(_HEADER.size)
+            body = await self._reader.readexactly(_HEADER.unpack(header)[0])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        message: dict[str, Any] = json.loads(body)
+        return message
+
+    async def invoke(self, event: Any, *, request_id: str, timeout: float) -> Any:
+        """Run the handler once; raises :class:`FunctionError`, :class:`FunctionTimeoutError`
+        (the worker is then dead) or :class:`WorkerCrashedError`."""
+        assert self._writer is not None
+        deadline_ms = int((time.time() + timeout) * 1000)
+        body = json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms})
+        try:
+            self._writer.write(_HEADER.pack(len(body)) + body.encode())
+            await self._writer.drain()
+        except ConnectionError as exc:
+            await self.kill()
+            raise WorkerCrashedError(f"{self.spec.name}: worker is gone") from exc
+        try:
+            reply = await asyncio.wait_for(self._receive(), timeout)
+        except asyncio.TimeoutError:
+            await self.kill()
+            raise FunctionTimeoutError(
+                f"{self.spec.name}: Task timed out after {timeout:.2f} seconds"
+            ) from None
+        if reply is None:
+            code = await self._exit_code()
+            raise WorkerCrashedError(f"{self.spec.name}: worker exited (code {code})")
+        if not reply.get("ok"):
+            raise FunctionError(str(reply.get("errorType")), str(reply.get("errorMessage")))
+        return reply.get("result")
+
+    async def _exit_code(self) -> int | None:
+        if self._process is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._process.wait(), 2)
+        except asyncio.TimeoutError:
+            await self.kill()
+            return self._process.returncode
+
+    async def kill(self) -> None:
+        """Stop the process now (SIGKILL) and reap it; safe to call twice."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+        if self._process is not None:
+            await self._process.wait()
+        for pump in self._pumps:
+            # Let the pumps drain what the handler printed before it died.
+            try:
+                await asyncio.wait_for(pump, 1)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pump.cancel()
+
+    async def stop(self) -> None:
+        """Close the control socket (the worker exits on EOF), then kill it if it lingers."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._process.wait(), 2)
+        await self.kill()
+
+
+class WorkerPool:
+    """Up to ``concurrency`` warm workers of one function."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        *,
+        concurrency: int,
+        on_output: OutputSink,
+    ) -> None:
+        self.spec = spec
+        self.env = dict(env)
+        self._on_output = on_output
+        self._slots = asyncio.Semaphore(concurrency)
+        self._idle: list[Worker] = []
+        self._busy: set[Worker] = set()
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        """Live worker processes (idle + busy)."""
+        return len(self._idle) + len(self._busy)
+
+    async def invoke(self, event: Any, *, timeout: float | None = None) -> Invocation:
+        """Invoke the function, waiting for a free slot first.
+
+        Raises :class:`InvocationError` subclasses; the pool stays usable after any of them.
+        """
+        if self._closed:
+            raise WorkerCrashedError(f"{self.spec.name}: the emulator is shutting down")
+        limit = self.spec.timeout if timeout is None else timeout
+        request_id = str(uuid.uuid4())
+        async with self._slots:
+            started = time.monotonic()
+            worker = self._idle.pop() if self._idle else None
+            if worker is None or not worker.alive:
+                worker = Worker(self.spec, self.env, self._on_output)
+                self._busy.add(worker)
+                try:
+                    await worker.start()
+                except BaseException:
+                    self._busy.discard(worker)
+                    raise
+            else:
+                self._busy.add(worker)
+            keep = False
+            try:
+                result = await worker.invoke(event, request_id=request_id, timeout=limit)
+                keep = True
+            except FunctionError:
+                keep = worker.alive
+                raise
+            finally:
+                self._busy.discard(worker)
+                if keep and not self._closed:
+                    self._idle.append(worker)
+                elif worker.alive:
+                    await worker.kill()
+        return Invocation(result, request_id, (time.monotonic() - started) * 1000)
+
+    async def close(self) -> None:
+        self._closed = True
+        workers = [*self._idle, *self._busy]
+        self._idle.clear()
+        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+
+
+def worker_environment(
+    spec: FunctionSpec,
+    *,
+    region: str,
+    overrides: Mapping[str, str],
+    inherited: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of ``spec``'s workers: a clean base, Lambda's variables, the function's
+    own (already localized) variables, then ``overrides`` (local endpoints, credentials)."""
+    source = os.environ if inherited is None else inherited
+    env = {name: source[name] for name in _INHERITED if name in source}
+    python_path = [str(spec.code_dir), *(str(p) for p in spec.layer_dirs)]
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "CDK_WS_API_LOCAL_FUNCTION_ARN": spec.arn,
+        }
+    )
+    env.update(spec.environment)
+    env.update({"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+    env.update(overrides)
+    return env
+
+
+class WorkerPools:
+    """The pools of all functions of the app, by logical id."""
+
+    def __init__(self, pools: Mapping[str, WorkerPool]) -> None:
+        self._pools = dict(pools)
+
+    def get(self, logical_id: str) -> WorkerPool | None:
+        return self._pools.get(logical_id)
+
+    def __iter__(self) -> Iterator[WorkerPool]:
+        return iter(list(self._pools.values()))
+
+    def add(self, logical_id: str, pool: WorkerPool) -> None:
+        self._pools[logical_id] = pool
+
+    @property
+    def live_workers(self) -> int:
+        return sum(pool.size for pool in self._pools.values())
+
+    async def close(self) -> None:
+        await asyncio.gather(*(pool.close() for pool in self._pools.values()))

@@ -1,0 +1,23 @@
+"""Fixtures of the end-to-end tests: the plain L2 stack, synthesized once per session, and
+emulators serving it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_harness import PLAIN_STACK_APP, Emulator, start_emulator, synth
+
+
+@pytest.fixture(scope="session")
+def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth(PLAIN_STACK_APP, tmp_path_factory.mktemp("plain-cdk-out"))
+
+
+@pytest.fixture(scope="session")
+def plain(plain_assembly: Path) -> Iterator[Emulator]:
+    """The plain stack served with AWS's limits (timeouts shortened where tests need it)."""
+    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
+    yield emulator
+    assert emulator.stop() == 0
