@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from cdk_ws_api.local.events import (
     EventSource,
     authorizer_event,
@@ -22,7 +20,7 @@ from cdk_ws_api.local.events import (
 from cdk_ws_api.local.registry import Connection, new_aws_id
 from cdk_ws_api.local.specs import ApiSpec
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "aws-events"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 API = ApiSpec(
     logical_id="Api",
     name="api",
@@ -39,8 +37,6 @@ SOURCE = EventSource(API, "127.0.0.1:3001")
 
 
 def _fixture(name: str) -> dict[str, Any]:
-    if not (FIXTURES / name).exists():
-        pytest.skip("shared fixtures not available")
     return json.loads((FIXTURES / name).read_text())
 
 
