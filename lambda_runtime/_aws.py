@@ -86,8 +86,12 @@ def _create(
 
 
 def clear_client_cache() -> None:
-    """Forget every cached client and the session (for tests that change credentials)."""
+    """Forget every cached client, the session and the connection pools of
+    ``Connections.broadcast`` (for tests that change credentials or endpoints)."""
     global _session
     with _lock:
         _clients.clear()
         _session = None
+    from . import _signed
+
+    _signed.clear_pools()

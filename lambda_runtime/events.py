@@ -1,9 +1,10 @@
 """Typed, read-only views over API Gateway WebSocket events.
 
 ``parse_event(event)`` picks the class by ``requestContext.eventType`` (falling back on
-``routeKey``) and checks only what every event must have: ``requestContext`` and its
-``connectionId``. Everything else is read from the raw dict when you access it (``.raw`` keeps
-the dict untouched), so parsing costs almost nothing. Optional fields that are missing or
+``routeKey``) and checks only what every event must have: ``requestContext``, its
+``connectionId``, and the ``eventType``/``routeKey`` it dispatches on (the connection id and
+route key are kept). Everything else is read from the raw dict when you access it (``.raw``
+keeps the dict untouched), so parsing costs almost nothing. Optional fields that are missing or
 ``null`` read as ``None`` (or an empty collection); a field of the wrong type raises
 ``EventParseError`` naming it, and no other exception escapes the parser or the properties.
 """
@@ -11,16 +12,21 @@ the dict untouched), so parsing costs almost nothing. Optional fields that are m
 from __future__ import annotations
 
 # ``_collections_abc`` is what ``collections.abc`` re-exports; importing it directly spares the
-# ``collections`` package (about 2.5 ms of cold start) that nothing else here needs.
+# ``collections`` package (about 2.5 ms of cold start) that nothing else here needs. ``_operator``
+# is built into the interpreter: importing it costs nothing.
 from _collections_abc import Mapping
+from _operator import attrgetter as _attrgetter
 
 from .exceptions import EventParseError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from datetime import datetime
     from typing import Any, TypeVar
+
+    _Scanner = Callable[[str, int], tuple[Any, int]]
+    _Matcher = Callable[[str, int], Any]  # a match: the pattern matches any string
 
     _V = TypeVar("_V")
     _T = TypeVar("_T")
@@ -39,16 +45,52 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
+_new = object.__new__
+
+# ``json`` and ``base64`` are imported on first use, not with the module: ``json`` pulls in ``re``
+# (several ms of cold start when nothing has loaded it yet). What they give is then kept here, so
+# that a read costs a global lookup, not an import statement.
+_json_parts: tuple[_Scanner, _Matcher, Callable[[str | bytes], Any]] | None = None
+_b64decode: Callable[..., bytes] | None = None
+
+
+def _load_json() -> tuple[_Scanner, _Matcher, Callable[[str | bytes], Any]]:
+    """What ``MessageEvent.json`` parses with: the scanner and whitespace matcher of a default
+    ``JSONDecoder`` (``json.loads`` of a ``str`` comes down to them), and ``json.loads``.
+
+    Both are CPython internals (stable since Python 2.7); without them, ``raw_decode`` (which
+    raises ``JSONDecodeError`` where the scanner raises ``StopIteration``) and the same pattern
+    stand in."""
+    global _json_parts
+    import json
+    import re
+
+    decoder = json.JSONDecoder()
+    scan: _Scanner = getattr(decoder, "scan_once", decoder.raw_decode)
+    space = getattr(json.decoder, "WHITESPACE", None)
+    if not isinstance(space, re.Pattern):
+        space = re.compile(r"[ \t\n\r]*", re.VERBOSE | re.MULTILINE | re.DOTALL)
+    loads: Callable[[str | bytes], Any] = json.loads
+    parts = _json_parts = (scan, space.match, loads)
+    return parts
+
+
+def _load_b64decode() -> Callable[..., bytes]:
+    global _b64decode
+    from base64 import b64decode
+
+    _b64decode = b64decode
+    return b64decode
 
 
 def _get(data: Mapping[str, Any], key: str, kind: type[_T], path: str) -> _T | None:
     """``data[key]`` if it is a ``kind``, None when missing or null, else EventParseError."""
     value = data.get(key)
-    if value is None:
-        return None
-    if type(value) is kind or (  # exact type first: the common case, and the fastest check
-        isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
-    ):
+    # exact type first (the common case, and the fastest check); a subclass is accepted too,
+    # except a bool where a number is expected
+    if value is None or type(value) is kind:
+        return value
+    if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     raise EventParseError(path, f"expected {kind.__name__}, got {type(value).__name__}")
 
@@ -213,15 +255,27 @@ class WebSocketEvent:
     Optional fields read as ``None`` when missing or null; times are aware UTC datetimes.
     """
 
-    __slots__ = ("_ctx", "_identity", "raw")
+    # _connection_id and _route_key are checked and kept when the view is made (parse_event
+    # reads both anyway); every other field is read from the raw dict on access.
+    __slots__ = ("_connection_id", "_ctx", "_identity", "_route_key", "raw")
 
     #: Event type this class stands for (``"CONNECT"``, ``"DISCONNECT"``, ``"MESSAGE"``).
     EVENT_TYPE = ""
 
     def __init__(self, raw: Mapping[str, Any], ctx: Mapping[str, Any]) -> None:
+        # parse_event builds the views of the events AWS sends without this call (it sets the
+        # same slots itself); keep the two in step.
         self.raw = raw
         self._ctx = ctx
         self._identity: RequestIdentity | None = None
+        self._connection_id: str = ctx.get("connectionId")  # type: ignore[assignment]
+        self._route_key: str = self._read_route_key()
+
+    def _read_route_key(self) -> str:
+        value = _get(self._ctx, "routeKey", str, "requestContext.routeKey")
+        if value is not None:
+            return value
+        return {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(self.event_type, "$default")
 
     def __repr__(self) -> str:
         # Raw values: repr must not raise, even for a mistyped field.
@@ -235,22 +289,31 @@ class WebSocketEvent:
         """The raw ``requestContext`` object."""
         return self._ctx
 
-    @property
-    def connection_id(self) -> str:
-        """The connection's id: pass it to ``Connections.send``."""
-        value: str = self._ctx["connectionId"]  # checked by the parser
-        return value
+    if TYPE_CHECKING:
 
-    @property
-    def route_key(self) -> str:
-        """``$connect``, ``$disconnect``, ``$default`` or your route's key."""
-        value = _get(self._ctx, "routeKey", str, "requestContext.routeKey")
-        if value is not None:
-            return value
-        return {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(self.event_type, "$default")
+        @property
+        def connection_id(self) -> str:
+            """The connection's id: pass it to ``Connections.send``."""
+
+        @property
+        def route_key(self) -> str:
+            """``$connect``, ``$disconnect``, ``$default`` or your route's key."""
+
+    else:  # read-only properties whose getter is C code: no Python frame per read
+        connection_id = property(
+            _attrgetter("_connection_id"),
+            doc="The connection's id: pass it to ``Connections.send``.",
+        )
+        route_key = property(
+            _attrgetter("_route_key"),
+            doc="``$connect``, ``$disconnect``, ``$default`` or your route's key.",
+        )
 
     @property
     def event_type(self) -> str:
+        value = self._ctx.get("eventType")
+        if type(value) is str:
+            return value
         value = _get(self._ctx, "eventType", str, "requestContext.eventType")
         return value if value is not None else self.EVENT_TYPE
 
@@ -297,12 +360,26 @@ class WebSocketEvent:
             )
         return self._identity
 
+    # source_ip and user_agent read the identity object directly when it holds a string; anything
+    # else (missing, null, mistyped) goes through ``identity``, which names a mistyped field.
     @property
     def source_ip(self) -> str | None:
+        try:
+            value = self._ctx["identity"]["sourceIp"]
+            if type(value) is str:
+                return value
+        except (KeyError, TypeError):  # missing, or identity is null or not an object
+            pass
         return self.identity.source_ip
 
     @property
     def user_agent(self) -> str | None:
+        try:
+            value = self._ctx["identity"]["userAgent"]
+            if type(value) is str:
+                return value
+        except (KeyError, TypeError):  # missing, or identity is null or not an object
+            pass
         return self.identity.user_agent
 
     @property
@@ -412,30 +489,65 @@ class MessageEvent(WebSocketEvent):
     @property
     def data(self) -> bytes:
         """The message as bytes: base64-decoded for binary frames, else the UTF-8 body."""
-        if self._data is None:
-            body = self.body
+        data = self._data
+        if data is None:
+            raw = self.raw
+            body = raw.get("body")
+            encoded = raw.get("isBase64Encoded")
+            if type(body) is not str or not (encoded is None or type(encoded) is bool):
+                body = self.body  # missing, null or mistyped: read (and checked) the long way
+                encoded = self.is_base64_encoded
             try:
-                if self.is_base64_encoded:
-                    from base64 import b64decode
-
-                    self._data = b64decode(body, validate=True)
+                if encoded:
+                    data = (_b64decode or _load_b64decode())(body, validate=True)
                 else:
-                    self._data = body.encode("utf-8")
+                    data = body.encode("utf-8")
             except ValueError as exc:  # binascii.Error, UnicodeEncodeError
                 raise EventParseError("body", f"cannot decode the body: {exc}") from exc
-        return self._data
+            self._data = data
+        return data
 
     def json(self) -> Any:
         """The body parsed as JSON (computed once). Raises ``EventParseError`` when invalid."""
-        if self._json is _UNSET:
-            import json
-
-            source: str | bytes = self.data if self.is_base64_encoded else self.body
+        value = self._json
+        if value is _UNSET:
+            raw = self.raw
             try:
-                self._json = json.loads(source)
+                body = raw["body"]
+                encoded = raw["isBase64Encoded"]
+            except KeyError:
+                body = raw.get("body")
+                encoded = raw.get("isBase64Encoded")
+            scan, space, loads = _json_parts or _load_json()
+            try:
+                if type(body) is str and (encoded is False or encoded is None):
+                    # A text frame: json.loads(body) unrolled (what JSONDecoder.decode does,
+                    # without its two Python calls, and skipping whitespace only when there is
+                    # some). On a failure json.loads runs, and raises its own error.
+                    start = 0 if body[:1] not in " \t\n\r" else space(body, 0).end()
+                    try:
+                        value, end = scan(body, start)
+                    except StopIteration:
+                        value = loads(body)  # raises "Expecting value"
+                    else:
+                        if end != len(body) and space(body, end).end() != len(body):
+                            value = loads(body)  # raises "Extra data"
+                elif encoded is True and type(body) is str and self._data is None:
+                    # a binary frame: ``data``'s decoding, inlined
+                    try:
+                        data = (_b64decode or _load_b64decode())(body, validate=True)
+                    except ValueError as exc:  # binascii.Error, non-ASCII
+                        raise EventParseError("body", f"cannot decode the body: {exc}") from exc
+                    self._data = data
+                    value = loads(data)
+                else:  # a field to read (and check) the long way
+                    value = loads(self.data if self.is_base64_encoded else self.body)
+            except EventParseError:  # a field read the long way, or the base64 decoding
+                raise
             except (ValueError, RecursionError) as exc:
                 raise EventParseError("body", f"not valid JSON: {exc}") from exc
-        return self._json
+            self._json = value
+        return value
 
 
 class AuthorizerEvent(_HttpRequest):
@@ -444,6 +556,21 @@ class AuthorizerEvent(_HttpRequest):
 
     __slots__ = ()
     EVENT_TYPE = "CONNECT"
+
+    def __init__(self, raw: Mapping[str, Any], ctx: Mapping[str, Any]) -> None:
+        # parse_authorizer_event checks only methodArn and connectionId: the route key is read
+        # (and checked) on access, like every other field.
+        self.raw = raw
+        self._ctx = ctx
+        self._identity = None
+        self._connection_id = ctx.get("connectionId")  # type: ignore[assignment]
+        self._headers = None
+        self._multi_headers = None
+
+    @property
+    def route_key(self) -> str:
+        """``$connect``."""
+        return self._read_route_key()
 
     @property
     def type(self) -> str | None:
@@ -493,6 +620,54 @@ def parse_event(event: object) -> ConnectEvent | DisconnectEvent | MessageEvent:
     or, when that is missing, from ``routeKey`` (``$connect``, ``$disconnect``, anything else
     is a message). Raises ``EventParseError`` when ``event`` is not a WebSocket event.
     """
+    # Fast path, for the events AWS sends: plain dicts with a string connectionId, eventType and
+    # routeKey. It makes the same checks as _parse_event, which takes (and names) anything else.
+    if type(event) is dict:
+        try:
+            ctx = event["requestContext"]
+            if type(ctx) is dict:
+                connection_id = ctx["connectionId"]
+                event_type = ctx["eventType"]
+                route_key = ctx["routeKey"]
+                if type(connection_id) is str and connection_id and type(route_key) is str:
+                    # What each class's __init__ does, without its frame (which costs as much as
+                    # the rest of the parse), and with each class's stores in its own branch (a
+                    # store is fast when it always sees the same class). An unknown eventType
+                    # goes the long way.
+                    if event_type == "MESSAGE":
+                        message = _new(MessageEvent)
+                        message.raw = event
+                        message._ctx = ctx
+                        message._identity = None
+                        message._connection_id = connection_id
+                        message._route_key = route_key
+                        message._data = None
+                        message._json = _UNSET
+                        return message
+                    if event_type == "CONNECT":
+                        connect = _new(ConnectEvent)
+                        connect.raw = event
+                        connect._ctx = ctx
+                        connect._identity = None
+                        connect._connection_id = connection_id
+                        connect._route_key = route_key
+                        connect._headers = None
+                        connect._multi_headers = None
+                        return connect
+                    if event_type == "DISCONNECT":
+                        disconnect = _new(DisconnectEvent)
+                        disconnect.raw = event
+                        disconnect._ctx = ctx
+                        disconnect._identity = None
+                        disconnect._connection_id = connection_id
+                        disconnect._route_key = route_key
+                        return disconnect
+        except KeyError:
+            pass
+    return _parse_event(event)
+
+
+def _parse_event(event: object) -> ConnectEvent | DisconnectEvent | MessageEvent:
     raw, ctx = _context(event)
     event_type = _get(ctx, "eventType", str, "requestContext.eventType")
     route_key = _get(ctx, "routeKey", str, "requestContext.routeKey")

@@ -10,14 +10,15 @@ model's rest-json wire format: errors carry ``x-amzn-ErrorType: <Code>`` and a J
   (as API Gateway answers a wrong stage path).
 - A body over 131072 bytes is 413 ``PayloadTooLargeException``.
 - ``script(id, 429, 429)`` makes the next requests for ``id`` answer those statuses first.
-- Every request is recorded in ``requests`` (method, connection id, body).
+- Every request is recorded in ``requests`` (method, connection id, body, and the raw path and
+  headers, to check encodings and signatures).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -35,6 +36,8 @@ class Recorded:
     method: str
     connection_id: str
     body: bytes
+    path: str = ""
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class ApiGatewayStub:
@@ -83,13 +86,15 @@ class ApiGatewayStub:
         with self._lock:
             return [r for r in self.requests if r.connection_id == connection_id]
 
-    def _answer(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, object] | None]:
+    def _answer(
+        self, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, object] | None]:
         prefix = f"/{self.stage}/@connections/"
         if not path.startswith(prefix):
             return 403, {"message": "Forbidden"}
         connection_id = unquote(path[len(prefix) :])
         with self._lock:
-            self.requests.append(Recorded(method, connection_id, body))
+            self.requests.append(Recorded(method, connection_id, body, path, dict(headers or {})))
             scripted = self._scripts.get(connection_id)
             if scripted:
                 status = scripted.pop(0)
@@ -119,7 +124,8 @@ class ApiGatewayStub:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, payload = stub._answer(self.command, self.path, body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, payload = stub._answer(self.command, self.path, body, headers)
                 data = json.dumps(payload).encode() if payload is not None else b""
                 self.send_response(status)
                 if status >= 400:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -405,3 +406,307 @@ def test_authorizer_event_requires_method_arn() -> None:
 def test_parse_event_accepts_an_authorizer_event_as_a_connect_event() -> None:
     event = parse_event(load_event("authorizer-request.json"))
     assert isinstance(event, ConnectEvent)
+
+
+# --- fast paths: what the exact-type shortcuts hand to the generic checks -----------------
+
+
+class _ReadOnlyMapping(Mapping[str, Any]):
+    """A Mapping that is not a dict (as a caller might pass one)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _DictSubclass(dict):  # type: ignore[type-arg]
+    pass
+
+
+class _StrSubclass(str):
+    pass
+
+
+def full(**ctx: Any) -> dict[str, Any]:
+    """An event as AWS sends it (eventType and routeKey both there: the fast path)."""
+    return {
+        "requestContext": {
+            "connectionId": "abc=",
+            "eventType": "MESSAGE",
+            "routeKey": "chat",
+            "identity": {"sourceIp": "192.0.2.1", "userAgent": "ua"},
+            **ctx,
+        },
+        "body": '{"a": 1}',
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ctx", "field"),
+    [
+        ({"connectionId": True}, "requestContext.connectionId"),
+        ({"connectionId": ""}, "requestContext.connectionId"),
+        ({"connectionId": None}, "requestContext.connectionId"),
+        ({"routeKey": True}, "requestContext.routeKey"),
+        ({"routeKey": 5}, "requestContext.routeKey"),
+        ({"eventType": True}, "requestContext.eventType"),
+        ({"eventType": ["MESSAGE"]}, "requestContext.eventType"),
+        ({"eventType": {"MESSAGE": 1}}, "requestContext.eventType"),
+        ({"eventType": "UPGRADE"}, "requestContext.eventType"),
+        ({"eventType": "message"}, "requestContext.eventType"),
+    ],
+)
+def test_fast_path_rejects_what_the_generic_checks_reject(ctx: dict[str, Any], field: str) -> None:
+    with pytest.raises(EventParseError) as caught:
+        parse_event(full(**ctx))
+    assert caught.value.field == field
+
+
+def test_mistyped_route_key_is_still_rejected_when_event_type_picks_the_class() -> None:
+    with pytest.raises(EventParseError) as caught:
+        parse_event(full(routeKey=["chat"]))
+    assert caught.value.field == "requestContext.routeKey"
+
+
+@pytest.mark.parametrize(
+    ("ctx", "prop", "field"),
+    [
+        ({"identity": {"sourceIp": True}}, "source_ip", "requestContext.identity.sourceIp"),
+        ({"identity": {"userAgent": False}}, "user_agent", "requestContext.identity.userAgent"),
+        ({"identity": {"sourceIp": 1}}, "source_ip", "requestContext.identity.sourceIp"),
+        ({"identity": "x"}, "source_ip", "requestContext.identity"),
+        ({"identity": []}, "user_agent", "requestContext.identity"),
+        ({"stage": True}, "stage", "requestContext.stage"),
+        (
+            {"eventType": "DISCONNECT", "disconnectStatusCode": False},
+            "status_code",
+            "requestContext.disconnectStatusCode",
+        ),
+    ],
+)
+def test_bool_or_mistyped_value_on_the_fast_path_names_the_field(
+    ctx: dict[str, Any], prop: str, field: str
+) -> None:
+    event = parse_event(full(**ctx))
+    with pytest.raises(EventParseError) as caught:
+        getattr(event, prop)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("identity", "source_ip", "user_agent"),
+    [
+        (None, None, None),
+        ({}, None, None),
+        ({"sourceIp": None, "userAgent": None}, None, None),
+        ({"sourceIp": "192.0.2.9"}, "192.0.2.9", None),
+        (_ReadOnlyMapping({"sourceIp": "192.0.2.9", "userAgent": "ua"}), "192.0.2.9", "ua"),
+        (_DictSubclass(sourceIp="192.0.2.9"), "192.0.2.9", None),
+        ({"sourceIp": _StrSubclass("192.0.2.9")}, "192.0.2.9", None),
+    ],
+)
+def test_source_ip_and_user_agent_read_every_accepted_identity_shape(
+    identity: Any, source_ip: str | None, user_agent: str | None
+) -> None:
+    raw = full()
+    if identity is None:
+        del raw["requestContext"]["identity"]
+    else:
+        raw["requestContext"]["identity"] = identity
+    event = parse_event(raw)
+    assert event.source_ip == source_ip
+    assert event.user_agent == user_agent
+    assert event.identity.source_ip == source_ip
+    raw["requestContext"]["identity"] = None  # null reads as missing
+    assert parse_event(raw).source_ip is None
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda raw: _ReadOnlyMapping(raw),
+        lambda raw: _DictSubclass(raw),
+        lambda raw: {**raw, "requestContext": _ReadOnlyMapping(raw["requestContext"])},
+        lambda raw: {**raw, "requestContext": _DictSubclass(raw["requestContext"])},
+    ],
+)
+def test_mappings_that_are_not_dicts_are_still_accepted(wrap: Any) -> None:
+    raw = full()
+    raw["requestContext"]["connectionId"] = _StrSubclass("abc=")
+    raw["requestContext"]["routeKey"] = _StrSubclass("chat")
+    event = parse_event(wrap(raw))
+    assert type(event) is MessageEvent
+    assert event.connection_id == "abc="
+    assert event.route_key == "chat"
+    assert event.source_ip == "192.0.2.1"
+    assert event.json() == {"a": 1}
+
+
+def test_non_dict_mapping_without_body_or_flag_reads_defaults() -> None:
+    raw = full()
+    del raw["body"], raw["isBase64Encoded"]
+    event = parse_event(_ReadOnlyMapping(raw))
+    assert isinstance(event, MessageEvent)
+    assert event.body == ""
+    assert event.is_base64_encoded is False
+    with pytest.raises(EventParseError) as caught:
+        event.json()
+    assert caught.value.field == "body"
+
+
+def test_views_are_read_only() -> None:
+    event = parse_event(full())
+    for name in ("connection_id", "route_key", "event_type", "source_ip", "identity"):
+        with pytest.raises(AttributeError):
+            setattr(event, name, "x")
+
+
+def test_views_built_directly_read_like_parsed_ones() -> None:
+    raw = full(eventType=None, routeKey=None)
+    event = MessageEvent(raw, raw["requestContext"])
+    assert event.connection_id == "abc="
+    assert event.route_key == "$default"
+    assert event.event_type == "MESSAGE"
+    assert event.json() == {"a": 1}
+    connect = ConnectEvent(load_event("connect.json"), load_event("connect.json")["requestContext"])
+    assert connect.route_key == "$connect"
+    assert connect.headers["host"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"a": 1}',
+        '  {"a": [1, 2.5, null, true]}  \n',
+        "\t[]\r\n",
+        '"text"',
+        "0",
+        "",
+        "   ",
+        '{"a": 1} x',
+        '{"a": 1}{"b": 2}',
+        "\ufeff{}",
+        '{"a": ',
+        "[1,]",
+        "NaN",
+        '{"a": "\\ud800"}',
+        "[" * 100_000,
+    ],
+)
+def test_json_of_a_text_body_equals_json_loads_with_its_error_message(body: str) -> None:
+    try:
+        expected: Any = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        expected = f"body: not valid JSON: {exc}"
+    event = parse_event({**full(), "body": body})
+    assert isinstance(event, MessageEvent)
+    try:
+        got: Any = event.json()
+    except EventParseError as exc:
+        got = str(exc)
+    if isinstance(expected, float):  # NaN
+        assert got != got
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "problem"),
+    [
+        ({"isBase64Encoded": "yes"}, "isBase64Encoded", "expected bool"),
+        ({"isBase64Encoded": 1}, "isBase64Encoded", "expected bool"),
+        ({"body": 5}, "body", "expected str"),
+        ({"body": 5, "isBase64Encoded": True}, "body", "expected str"),
+        ({"body": "%%%", "isBase64Encoded": True}, "body", "cannot decode the body"),
+        ({"body": "\u00e9t\u00e9", "isBase64Encoded": True}, "body", "cannot decode the body"),
+        ({"body": None, "isBase64Encoded": None}, "body", "not valid JSON"),
+        ({"body": base64.b64encode(b"{x").decode(), "isBase64Encoded": True}, "body", "JSON"),
+    ],
+)
+def test_json_names_the_field_and_the_problem(
+    fields: dict[str, Any], field: str, problem: str
+) -> None:
+    event = parse_event({**full(), **fields})
+    assert isinstance(event, MessageEvent)
+    with pytest.raises(EventParseError) as caught:
+        event.json()
+    assert caught.value.field == field
+    assert problem in caught.value.problem
+
+
+def test_binary_json_decodes_once_and_keeps_the_bytes() -> None:
+    payload = '{"bin": "\u00e9"}'.encode("utf-16")  # json.loads detects the encoding of bytes
+    event = parse_event(
+        {**full(), "body": base64.b64encode(payload).decode(), "isBase64Encoded": True}
+    )
+    assert isinstance(event, MessageEvent)
+    assert event.json() == {"bin": "\u00e9"}
+    assert event.data == payload
+    assert event.data is event.data
+    assert event.json() is event.json()
+
+
+def test_data_first_then_json_of_a_binary_frame() -> None:
+    event = parse_event(load_event("message-base64.json"))
+    assert isinstance(event, MessageEvent)
+    data = event.data
+    assert event.json() == {"action": "ping", "bin": True}
+    assert event.data is data
+
+
+def test_importing_events_loads_neither_json_nor_base64() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; before = set(sys.modules); import lambda_runtime.events; "
+        "print(sorted({'json', 'base64', 're', 'collections'} & (set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def test_authorizer_event_checks_its_route_key_on_access_only() -> None:
+    raw = load_event("authorizer-request.json")
+    raw["requestContext"]["routeKey"] = 5
+    event = parse_authorizer_event(raw)
+    assert event.connection_id == raw["requestContext"]["connectionId"]
+    with pytest.raises(EventParseError) as caught:
+        _ = event.route_key
+    assert caught.value.field == "requestContext.routeKey"
+    del raw["requestContext"]["routeKey"]
+    assert parse_authorizer_event(raw).route_key == "$connect"
+
+
+@pytest.mark.parametrize("body", ['{"a": 1}', " [1] ", "", "{", "[1] x"])
+def test_json_without_the_cpython_scanner_reads_the_same(
+    body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from lambda_runtime import events
+
+    fallback = (json.JSONDecoder().raw_decode, re.compile(r"[ \t\n\r]*").match, json.loads)
+    monkeypatch.setattr(events, "_json_parts", fallback)
+    try:
+        expected: Any = json.loads(body)
+    except ValueError:
+        expected = EventParseError
+    event = parse_event({**full(), "body": body})
+    assert isinstance(event, MessageEvent)
+    if expected is EventParseError:
+        with pytest.raises(EventParseError, match="not valid JSON"):
+            event.json()
+    else:
+        assert event.json() == expected
