@@ -3,7 +3,8 @@
 Prints the WebSocket URL, the ``@connections`` endpoint, the routes and the functions, then
 one access-log line per event (kind, route, connection id, status, duration) and the
 handlers' output prefixed with their function name. Ctrl-C or SIGTERM closes every
-connection (``$disconnect`` runs), stops the workers and the moto server, and exits 0.
+connection (``$disconnect`` runs), stops the workers and the moto server (started on first
+use, only for a template with a DynamoDB table), and exits 0.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -19,11 +21,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .assembly import LocalApp, load_app
-from .exceptions import LocalEmulatorError
+from .exceptions import LocalEmulatorError, MissingDependencyError
 from .intrinsics import localize_urls
 from .synth import app_from_cdk_json, synthesize
 
-__all__ = ["add_arguments", "describe", "run"]
+__all__ = ["LOCAL_EXTRA", "add_arguments", "check_dependencies", "describe", "run"]
 
 logger = logging.getLogger("cdk_ws_api.local")
 
@@ -54,8 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=4,
+        default=2,
         help="warm workers per function at most (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--worker-idle-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="stop a worker idle this long, keeping each function's last one warm; 0: never "
+        "(default: %(default)s; AWS keeps idle environments for minutes)",
     )
     parser.add_argument(
         "--idle-timeout",
@@ -95,7 +105,7 @@ def describe(
         f"cdk-ws-api local: stack {app.stack}, API {api.name} ({api.api_id}), stage {api.stage}",
         f"  WebSocket URL:        {websocket_url}",
         f"  @connections URL:     {management_url}",
-        f"  DynamoDB endpoint:    {dynamodb_url or '-'}",
+        f"  DynamoDB endpoint:    {dynamodb_url or '- (no table: no moto server)'}",
         f"  route selection:      {api.route_selection_expression}",
         "  routes:",
     ]
@@ -132,6 +142,20 @@ def describe(
     return "\n".join(lines)
 
 
+#: Packages of the ``local`` extra, by import name.
+LOCAL_EXTRA = ("websockets", "moto", "flask", "werkzeug")
+
+
+def check_dependencies(names: tuple[str, ...] = LOCAL_EXTRA) -> None:
+    """Raise :class:`MissingDependencyError` naming what to install when the emulator's
+    packages are not importable (``pip install cdk-ws-api`` alone does not bring them)."""
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingDependencyError(
+            f"the local emulator needs {', '.join(missing)}: pip install 'cdk-ws-api[local]'"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``local`` until interrupted; returns the exit status."""
     logging.basicConfig(
@@ -144,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     for noisy in ("websockets", "asyncio", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        check_dependencies()
         with contextlib.ExitStack() as stack:
             assembly = args.assembly
             if assembly is None:
@@ -174,6 +199,7 @@ async def _serve(app: LocalApp, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         concurrency=max(1, args.concurrency),
+        worker_idle_timeout=max(0.0, args.worker_idle_timeout) or None,
         limits=Limits(
             idle_timeout=args.idle_timeout,
             max_duration=args.max_duration,

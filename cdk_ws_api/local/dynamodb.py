@@ -1,15 +1,28 @@
 """The embedded DynamoDB: a moto server subprocess on 127.0.0.1 and the template's tables.
 
 moto runs in its own process (not a thread) so its request handling does not compete with the
-gateway's event loop for the GIL. It binds port 0, prints the port, and exits when its stdin
-reaches EOF, so it dies with the emulator even on SIGKILL. Tables are created with their key
-schema, GSIs/LSIs, streams and TTL; workers get ``AWS_ENDPOINT_URL_DYNAMODB`` and fake
-credentials (see :meth:`LocalDynamoDB.environment`).
+gateway's event loop for the GIL, and it exits when its stdin reaches EOF, so it dies with the
+emulator even on SIGKILL. Tables are created with their key schema, GSIs/LSIs, streams and
+TTL; workers get ``AWS_ENDPOINT_URL_DYNAMODB`` and fake credentials (see
+:meth:`LocalDynamoDB.environment`).
+
+moto costs ~80 MiB, so it starts on first use: :meth:`LocalDynamoDB.open` only binds the
+endpoint's listening socket (its port is known at once, for the banner and the workers'
+environment) and watches it. The first incoming connection (a handler's or a test's boto3
+call) starts the moto process, which inherits that socket: the kernel holds the pending
+connections in the backlog while moto imports (1-2 s, the first DynamoDB call's latency), and
+moto creates the tables on a private port before it serves the shared socket, so no call can
+see a table missing. A stack whose handlers never touch DynamoDB never starts moto. A failure
+to start is logged and closes the socket, so callers get a connection error at once.
+:meth:`LocalDynamoDB.start` starts moto right away (no laziness).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import socket
 import sys
 from typing import Any
 
@@ -17,6 +30,8 @@ from .exceptions import DynamoDBError
 from .specs import TableSpec
 
 __all__ = ["FAKE_CREDENTIALS", "LocalDynamoDB", "create_table_request"]
+
+logger = logging.getLogger("cdk_ws_api.local")
 
 #: Credentials every worker gets; moto accepts any, and no real key can leak to a handler.
 FAKE_CREDENTIALS = {
@@ -28,15 +43,45 @@ FAKE_CREDENTIALS = {
 }
 
 _SERVER = """
-import logging, sys
+import json, logging, sys, threading
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
+from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
+fd, region = int(sys.argv[1]), sys.argv[2]
+tables = json.loads(sys.stdin.readline())
+app = DomainDispatcherApplication(create_backend_app)
+
+def serve(**where):
+    server = make_server(app=app, threaded=True, request_handler=MotoRequestHandler, **where)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+if tables:
+    # On a private port first: the shared socket is served only once every table exists.
+    private = serve(host="127.0.0.1", port=0)
+    import boto3
+    client = boto3.client(
+        "dynamodb", endpoint_url="http://127.0.0.1:%d" % private.server_port,
+        region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    try:
+        for table in tables:
+            client.create_table(**table["create"])
+            if table["ttl"]:
+                client.update_time_to_live(TableName=table["create"]["TableName"],
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table["ttl"]})
+    except Exception as exc:
+        print("error: cannot create tables: %s" % exc, flush=True)
+        sys.exit(1)
+    private.shutdown()
+server = serve(host="127.0.0.1", port=0, fd=fd)
+print("ready", flush=True)
 sys.stdin.read()
-server.stop()
+server.shutdown()
 """
+
+#: How long moto may take to import and create the tables.
+START_TIMEOUT = 60.0
 
 
 def create_table_request(table: TableSpec) -> dict[str, Any]:
@@ -76,36 +121,83 @@ def create_table_request(table: TableSpec) -> dict[str, Any]:
 
 
 class LocalDynamoDB:
-    """Lifecycle of the moto subprocess. ``await start(tables)``, then ``endpoint``."""
+    """Lifecycle of the moto subprocess: ``await open(tables)`` (lazy) or
+    ``await start(tables)``, then ``endpoint``; :attr:`started` tells whether moto runs."""
 
     def __init__(self, *, region: str) -> None:
         self.region = region
         self.endpoint: str | None = None
         self._process: asyncio.subprocess.Process | None = None
+        self._socket: socket.socket | None = None
+        self._tables: list[TableSpec] = []
+        self._starting: asyncio.Task[None] | None = None
+        self._watched = False
+
+    @property
+    def started(self) -> bool:
+        """Whether the moto process runs."""
+        return self._process is not None and self._process.returncode is None
+
+    async def open(self, tables: list[TableSpec]) -> None:
+        """Bind the endpoint; moto starts on the first connection to it."""
+        self._tables = list(tables)
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=1024)
+        self._socket.setblocking(False)
+        self.endpoint = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        asyncio.get_running_loop().add_reader(self._socket.fileno(), self._first_connection)
+        self._watched = True
 
     async def start(self, tables: list[TableSpec]) -> None:
-        """Start moto and create ``tables``; raises :class:`DynamoDBError` on failure."""
+        """Start moto and create ``tables`` now; raises :class:`DynamoDBError` on failure."""
+        await self.open(tables)
+        await self.ensure_started()
+
+    def _unwatch(self) -> None:
+        if self._watched and self._socket is not None:
+            asyncio.get_running_loop().remove_reader(self._socket.fileno())
+        self._watched = False
+
+    def _first_connection(self) -> None:
+        self._unwatch()  # never accepted here: moto accepts it once it serves the socket
+        task = asyncio.get_running_loop().create_task(self.ensure_started())
+        task.add_done_callback(_log_failure)
+
+    async def ensure_started(self) -> None:
+        """Start moto on the bound socket unless it runs; raises :class:`DynamoDBError`."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._spawn())
+        await asyncio.shield(self._starting)
+
+    async def _spawn(self) -> None:
+        self._unwatch()
+        if self._socket is None:
+            raise DynamoDBError("the DynamoDB endpoint is closed")
+        fd = self._socket.fileno()
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
             _SERVER,
+            str(fd),
+            self.region,
+            pass_fds=(fd,),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        assert self._process.stdout is not None
+        assert self._process.stdin is not None and self._process.stdout is not None
+        tables = [{"create": create_table_request(t), "ttl": t.ttl_attribute} for t in self._tables]
+        self._process.stdin.write(json.dumps(tables).encode() + b"\n")
         try:
-            line = await asyncio.wait_for(self._process.stdout.readline(), 30)
-            port = int(line)
-        except (asyncio.TimeoutError, ValueError) as exc:
+            line = await asyncio.wait_for(self._process.stdout.readline(), START_TIMEOUT)
+        except asyncio.TimeoutError:
+            line = b"error: timed out"
+        if line.strip() != b"ready":
             await self.stop()
-            raise DynamoDBError(f"the moto server did not start: {exc!r}") from exc
-        self.endpoint = f"http://127.0.0.1:{port}"
-        try:
-            await asyncio.to_thread(self._create_tables, tables)
-        except Exception as exc:
-            await self.stop()
-            raise DynamoDBError(f"cannot create tables: {exc}") from exc
+            reason = line.decode(errors="replace").strip() or "it exited"
+            raise DynamoDBError(f"the moto server did not start: {reason}")
+        # moto holds the socket now; the emulator's copy is not needed any more.
+        self._socket.close()
+        self._socket = None
 
     def client(self) -> Any:
         """A boto3 DynamoDB client on the local endpoint (for tests and table setup)."""
@@ -119,18 +211,6 @@ class LocalDynamoDB:
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
-    def _create_tables(self, tables: list[TableSpec]) -> None:
-        if not tables:
-            return
-        client = self.client()
-        for table in tables:
-            client.create_table(**create_table_request(table))
-            if table.ttl_attribute:
-                client.update_time_to_live(
-                    TableName=table.name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-                )
-
     def environment(self) -> dict[str, str]:
         """Variables that point a worker's boto3 at this server."""
         env = dict(FAKE_CREDENTIALS)
@@ -142,6 +222,10 @@ class LocalDynamoDB:
         return env
 
     async def stop(self) -> None:
+        self._unwatch()
+        if self._socket is not None:
+            self._socket.close()  # pending and later connections are refused
+            self._socket = None
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
@@ -152,3 +236,8 @@ class LocalDynamoDB:
         except asyncio.TimeoutError:
             process.kill()
             await process.wait()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("DynamoDB endpoint: %s", task.exception())

@@ -6,6 +6,12 @@ How handlers' boto3 reaches local services, with no code change:
 - DynamoDB: ``AWS_ENDPOINT_URL_DYNAMODB`` → the embedded moto server (tables created from
   the template; ``Ref`` of a table resolves to its local name). Every other AWS service goes
   to moto too (``AWS_ENDPOINT_URL``), so nothing reaches the internet; credentials are fake.
+  moto (about 80 MiB) is used only when the template has a DynamoDB table, and started on the
+  first connection to its endpoint (see :mod:`.dynamodb`). Without a table,
+  ``AWS_ENDPOINT_URL`` is ``http://HOST:PORT/-no-local-service-`` on the emulator's own
+  port, which answers every request there with a 501 ``NotImplemented`` error naming the
+  service (JSON or XML, whichever the SDK's protocol parses), so a handler's boto3 call fails
+  at once with a clear message and still nothing leaves the machine.
 - ``@connections``: ``WS_API_MANAGEMENT_ENDPOINT`` and
   ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`` are ``http://HOST:PORT/{stage}``; environment
   values holding the API's AWS URLs (``https://{api}.execute-api.{region}.amazonaws.com/...``,
@@ -26,7 +32,13 @@ from .assembly import LocalApp
 from .dynamodb import LocalDynamoDB
 from .gateway import AccessLog, Gateway, Limits
 from .intrinsics import localize_urls
-from .workers import OutputSink, WorkerPool, WorkerPools, worker_environment
+from .workers import (
+    WORKER_IDLE_TIMEOUT,
+    OutputSink,
+    WorkerPool,
+    WorkerPools,
+    worker_environment,
+)
 
 __all__ = ["Emulator", "EmulatorOptions"]
 
@@ -41,6 +53,8 @@ except ImportError:  # pragma: no cover - the emulator installed without the run
 
 #: Path prefix of ``@connections`` calls addressed to an API this emulator does not serve.
 OTHER_API_PREFIX = "-other-api-"
+#: ``AWS_ENDPOINT_URL`` path on the emulator's port when no moto server runs (no table).
+NO_SERVICE_PREFIX = "-no-local-service-"
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,11 @@ class EmulatorOptions:
 
     host: str = "127.0.0.1"
     port: int = 3001
-    concurrency: int = 4
+    #: Warm workers per function at most. 2, not more: the handlers share the machine's
+    #: cores with the gateway, so more processes add memory (30-45 MiB each), not throughput.
+    concurrency: int = 2
+    #: Seconds before an idle worker beyond a function's last one is stopped; 0/None: never.
+    worker_idle_timeout: float | None = WORKER_IDLE_TIMEOUT
     limits: Limits = field(default_factory=Limits)
     #: One connection's messages are handled in order (see :mod:`.gateway`).
     ordered_messages: bool = True
@@ -79,6 +97,7 @@ class Emulator:
         self.gateway = Gateway(
             app,
             self.pools,
+            no_service_prefix=NO_SERVICE_PREFIX,
             host=self.options.host,
             port=self.options.port,
             limits=self.options.limits,
@@ -95,7 +114,8 @@ class Emulator:
         return f"http://{self.gateway.domain_name}/{self.app.api.stage}"
 
     async def start(self) -> None:
-        await self.dynamodb.start(self.app.tables)
+        if self.app.tables:
+            await self.dynamodb.open(self.app.tables)  # moto itself starts on first use
         try:
             await self.gateway.start()
         except BaseException:
@@ -122,6 +142,9 @@ class Emulator:
             "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
             "CDK_WS_API_LOCAL_REWRITES": json.dumps(rewrites),
         }
+        if self.dynamodb.endpoint is None:
+            # No moto: every AWS call is answered here with a clear error, never sent out.
+            overrides["AWS_ENDPOINT_URL"] = f"http://{local}/{NO_SERVICE_PREFIX}"
         for logical_id, spec in self.app.functions.items():
             env = worker_environment(spec, region=api.region, overrides=overrides)
             for name, value in list(env.items()):
@@ -130,7 +153,11 @@ class Emulator:
             self.pools.add(
                 logical_id,
                 WorkerPool(
-                    spec, env, concurrency=self.options.concurrency, on_output=self._on_output
+                    spec,
+                    env,
+                    concurrency=self.options.concurrency,
+                    on_output=self._on_output,
+                    idle_timeout=self.options.worker_idle_timeout,
                 ),
             )
 

@@ -3,6 +3,7 @@
 ::
 
     LocalEmulatorError
+    ├── MissingDependencyError      the ``local`` extra (websockets, moto) is not installed
     ├── SynthError                  the CDK app could not be synthesized
     ├── AssemblyError               the cloud assembly cannot be served
     │   ├── StackNotFoundError      --stack names no stack of the assembly
@@ -40,6 +41,7 @@ __all__ = [
     "InvocationError",
     "LocalEmulatorError",
     "ManagementApiError",
+    "MissingDependencyError",
     "NoWebSocketApiError",
     "PayloadTooLargeException",
     "StackNotFoundError",
@@ -50,6 +52,10 @@ __all__ = [
 
 class LocalEmulatorError(Exception):
     """Root of the emulator's errors; the CLI prints these without a traceback."""
+
+
+class MissingDependencyError(LocalEmulatorError):
+    """Raised before anything starts when a package of the ``local`` extra is missing."""
 
 
 class SynthError(LocalEmulatorError):

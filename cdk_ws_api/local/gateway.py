@@ -28,11 +28,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -45,6 +46,7 @@ from .management import HttpResponse, ManagementApi, is_management_path
 from .registry import Connection, ConnectionState, Registry
 from .routing import CONNECT, DISCONNECT
 from .sharedport import HttpChannel, connection_class
+from .unemulated import service_of, unemulated_service_response
 from .workers import WorkerPools
 
 __all__ = ["Gateway", "Limits"]
@@ -65,17 +67,26 @@ class Limits:
     integration_timeout: float = 29.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Session:
+    # One per held connection, so kept small: slots, and the set and lock made on the first
+    # message (an idle connection never needs them).
     connection: Connection
     websocket: ServerConnection
     source: EventSource
     cause: tuple[int, str] | None = None
     subprotocol: str | None = None
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The connection's message tasks in flight.
+    tasks: set[asyncio.Task[None]] | None = None
     #: Held while one of the connection's messages is in its integration (ordered mode);
     #: asyncio.Lock wakes waiters first-in first-out, so arrival order is kept.
-    in_order: asyncio.Lock = field(default_factory=asyncio.Lock)
+    in_order: asyncio.Lock | None = None
+
+
+#: What a held connection's websockets ``Request``/``Response`` keep as headers once the
+#: handshake is over: websockets reads them only during the handshake, the registry has its
+#: own copy for the events, and dropping them saves ~3 KiB per connection.
+_NO_HEADERS = Headers()
 
 
 def _text_chunks(text: str, limit: int) -> list[str]:
@@ -108,8 +119,12 @@ class Gateway:
         limits: Limits | None = None,
         access_log: AccessLog | None = None,
         ordered_messages: bool = True,
+        no_service_prefix: str | None = None,
     ) -> None:
         self.app = app
+        #: First path segment answered with a 501 "service not emulated" (see
+        #: :mod:`.unemulated`): the workers' ``AWS_ENDPOINT_URL`` when no moto server runs.
+        self.no_service_prefix = no_service_prefix
         self.ordered_messages = ordered_messages
         self.api = app.api
         self.pools = pools
@@ -247,7 +262,11 @@ class Gateway:
                 logger.exception("$connect of %s failed", connection.connection_id)
             raise
         self._sessions[connection.connection_id] = session
-        self._spawn(self._watch(session))
+        # $disconnect runs once the TCP connection is gone: a callback, not a task waiting
+        # for it, so a held connection costs no extra task.
+        ws.connection_lost_waiter.add_done_callback(
+            lambda _: self._spawn(self._on_close(session, session.source))
+        )
         self._log("CONNECT", CONNECT, connection.connection_id, outcome.status, started)
         return None
 
@@ -265,10 +284,13 @@ class Gateway:
     # -- connection -------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        # Only reads; _watch runs $disconnect, also for clients that vanish during the
-        # handshake, for which websockets never calls this handler.
+        # Only reads; the connection_lost_waiter callback runs $disconnect, also for clients
+        # that vanish during the handshake, for which websockets never calls this handler.
         session: _Session = ws.session  # type: ignore[attr-defined]
         connection = session.connection
+        for message in (ws.request, ws.response):  # the handshake is over
+            if message is not None:
+                message.headers = _NO_HEADERS
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
                 self.registry.touch(connection.connection_id)
@@ -278,15 +300,13 @@ class Gateway:
                     await ws.close(1003, "Binary frames are not supported")
                     return
                 task = asyncio.create_task(self._on_message(session, session.source, message))
+                if session.tasks is None:
+                    session.tasks = set()
                 session.tasks.add(task)
                 task.add_done_callback(session.tasks.discard)
         # The close frame is in: @connections answers 410 from now on, even before the TCP
         # connection is gone and $disconnect runs.
         self.registry.closing(connection.connection_id)
-
-    async def _watch(self, session: _Session) -> None:
-        await session.websocket.wait_closed()
-        await self._on_close(session, session.source)
 
     def _close_status(self, session: _Session) -> tuple[int, str]:
         if session.cause is not None:
@@ -314,6 +334,8 @@ class Gateway:
         if not self.ordered_messages:
             await self._dispatch(session, source, body)
             return
+        if session.in_order is None:
+            session.in_order = asyncio.Lock()
         async with session.in_order:
             await self._dispatch(session, source, body)
 
@@ -377,7 +399,12 @@ class Gateway:
             connection_id = unquote(urlsplit(request.path).path.rsplit("/", 1)[-1])
             self._log(request.method, "@connections", connection_id, response.status, started)
             return response
-        if urlsplit(request.path).path.rstrip("/") == f"/{self.api.stage}":
+        path = urlsplit(request.path).path
+        if self.no_service_prefix and path.split("/")[1:2] == [self.no_service_prefix]:
+            response = unemulated_service_response(request)
+            self._log(request.method, "(AWS)", service_of(request), response.status, started)
+            return response
+        if path.rstrip("/") == f"/{self.api.stage}":
             body = json.dumps({"message": "Upgrade Required"}).encode()
             return HttpResponse(426, body, {"Content-Type": "application/json"})
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}

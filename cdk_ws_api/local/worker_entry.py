@@ -15,13 +15,16 @@ base URL) that sends ``apigatewaymanagementapi`` requests addressed to the API's
 (``{api}.execute-api.{region}.amazonaws.com``) or to ``https://HOST:PORT`` (built from the
 event's ``domainName``) to the emulator's plain-HTTP ``@connections`` endpoint: handlers keep
 their unchanged boto3 code. The ``"*"`` entry receives any other ``*.amazonaws.com`` host, so
-no ``@connections`` call ever leaves the machine. Only the standard library (and botocore
-when present) is used.
+no ``@connections`` call ever leaves the machine. The hook is added when the handler first
+imports ``botocore.handlers`` (an import hook; botocore is never imported here), so a handler
+without boto3 does not pay botocore's ~20 MiB. Only the standard library is used.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import socket
@@ -29,6 +32,8 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,14 +93,35 @@ def _error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``callback(module)`` right after ``name`` is first imported, without importing
+    it here: botocore costs a worker ~20 MiB, which a handler without boto3 never pays."""
+
+    def __init__(self, name: str, callback: Callable[[ModuleType], None]) -> None:
+        self._name = name
+        self._callback = callback
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self._name:
+            return None
+        sys.meta_path.remove(self)  # once only, and no recursion into the search below
+        spec = importlib.util.find_spec(fullname)
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        execute, callback = loader.exec_module, self._callback
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            callback(module)
+
+        loader.exec_module = exec_module  # the loader is this spec's own instance
+        return spec
+
+
 def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
     if not rewrites:
         return
-    try:
-        import botocore.handlers
-    except ImportError:  # a handler without boto3 needs no rewrite
-        return
-
     fallback = rewrites.get("*")
 
     def rewrite(request: Any, **_: Any) -> None:
@@ -107,9 +133,16 @@ def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
         if base is not None:
             request.url = base + parts.path + (f"?{parts.query}" if parts.query else "")
 
-    # Builtin handlers are registered on every botocore session, including ones the handler
-    # creates itself, so no handler code has to change.
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", rewrite))
+    def register(handlers: ModuleType) -> None:
+        # Builtin handlers are registered on every botocore session, including ones the
+        # handler creates itself, so no handler code has to change.
+        handlers.BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", rewrite))
+
+    loaded = sys.modules.get("botocore.handlers")
+    if loaded is not None:
+        register(loaded)
+    else:  # registered when (if ever) the handler imports boto3
+        sys.meta_path.insert(0, _AfterImport("botocore.handlers", register))
 
 
 def _load_handler() -> Any:

@@ -3,7 +3,13 @@
 Each worker is ``sys.executable worker_entry.py FD``: the function's code directory and layers
 on ``PYTHONPATH``, its environment plus the Lambda variables, the handler imported once.
 A pool runs at most ``concurrency`` invocations of its function at a time, one per worker,
-spawning workers on demand and keeping them warm. An invocation past the function's timeout
+spawning workers on demand and keeping them warm. A worker left idle for ``idle_timeout``
+seconds is stopped (``--worker-idle-timeout``), except the pool's last one, which stays warm
+for the rest of the session: a burst (20 simultaneous ``$connect``) does not leave
+``concurrency`` idle processes behind, and a function used once keeps answering without a
+cold start. Only idle workers are ever stopped; a busy one is not in the idle list, and the
+next invocation after a reap simply starts a new worker (a cold start, as on Lambda after its
+execution environments are recycled). An invocation past the function's timeout
 kills its worker (a new one is started on the next call), like Lambda's sandbox reset; a
 handler exception leaves the worker warm. Worker stdout/stderr lines go to ``on_output``
 with the function name, so handler logs show up in the emulator's log.
@@ -31,7 +37,14 @@ from typing import Any
 from .exceptions import FunctionError, FunctionTimeoutError, WorkerCrashedError
 from .specs import FunctionSpec
 
-__all__ = ["Invocation", "OutputSink", "Worker", "WorkerPool", "WorkerPools"]
+__all__ = [
+    "WORKER_IDLE_TIMEOUT",
+    "Invocation",
+    "OutputSink",
+    "Worker",
+    "WorkerPool",
+    "WorkerPools",
+]
 
 _HEADER = struct.Struct(">I")
 _ENTRY = str(Path(__file__).with_name("worker_entry.py"))
@@ -44,6 +57,11 @@ OutputSink = Callable[[str, str], None]
 # Variables of the emulator's own environment a worker inherits; everything else (AWS
 # profiles, credentials, endpoints) is withheld so handlers only ever reach local services.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "HOME")
+
+#: Default of ``--worker-idle-timeout``: AWS keeps an idle execution environment for minutes
+#: (unspecified, typically 5-15); locally a process costs 30-45 MiB, so extra workers go
+#: sooner. The last worker of a function is never reaped.
+WORKER_IDLE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,8 @@ class Worker:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pumps: list[asyncio.Task[None]] = []
+        #: ``time.monotonic()`` when the worker last went idle (set by its pool).
+        self.idle_since = 0.0
 
     @property
     def alive(self) -> bool:
@@ -205,14 +225,22 @@ class WorkerPool:
         *,
         concurrency: int,
         on_output: OutputSink,
+        idle_timeout: float | None = None,
+        keep_warm: int = 1,
     ) -> None:
         self.spec = spec
         self.env = dict(env)
         self._on_output = on_output
         self._slots = asyncio.Semaphore(concurrency)
+        #: Idle workers, least recently used first (invocations take the last one).
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
         self._closed = False
+        #: Seconds an idle worker is kept; ``None`` or ``0``: forever.
+        self.idle_timeout = idle_timeout or None
+        self.keep_warm = max(0, keep_warm)
+        self._reaper: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def size(self) -> int:
@@ -251,16 +279,57 @@ class WorkerPool:
             finally:
                 self._busy.discard(worker)
                 if keep and not self._closed:
+                    worker.idle_since = time.monotonic()
                     self._idle.append(worker)
+                    self._schedule_reap()
                 elif worker.alive:
                     await worker.kill()
         return Invocation(result, request_id, (time.monotonic() - started) * 1000)
 
+    # -- idle reaping ------------------------------------------------------------------------
+
+    def _schedule_reap(self) -> None:
+        if self.idle_timeout is None or self._closed or self.size <= self.keep_warm:
+            return
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_loop())
+
+    async def _reap_loop(self) -> None:
+        assert self.idle_timeout is not None
+        interval = max(0.05, min(5.0, self.idle_timeout / 4))
+        while not self._closed and self.size > self.keep_warm:
+            await asyncio.sleep(interval)
+            self.reap_idle()
+
+    def reap_idle(self, now: float | None = None) -> int:
+        """Stop the workers idle for ``idle_timeout`` or longer, keeping ``keep_warm`` live
+        workers (busy ones count); returns how many were stopped. Synchronous on purpose:
+        an invocation takes a worker out of the idle list before it awaits anything, so a
+        busy worker can never be picked here."""
+        if self.idle_timeout is None:
+            return 0
+        now = time.monotonic() if now is None else now
+        reaped = 0
+        # Least recently used first; stop at the first one still within its idle time.
+        while (
+            self._idle
+            and self.size > self.keep_warm
+            and now - self._idle[0].idle_since >= self.idle_timeout
+        ):
+            worker = self._idle.pop(0)
+            task = asyncio.get_running_loop().create_task(worker.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+            reaped += 1
+        return reaped
+
     async def close(self) -> None:
         self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
         workers = [*self._idle, *self._busy]
         self._idle.clear()
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+        await asyncio.gather(*(w.stop() for w in workers), *self._stopping, return_exceptions=True)
 
 
 def worker_environment(

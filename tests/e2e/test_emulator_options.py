@@ -188,3 +188,79 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def test_stack_without_tables_runs_no_moto_and_reaps_idle_workers(plain_assembly: Path) -> None:
+    emulator = start_emulator(
+        [
+            "--assembly",
+            str(plain_assembly),
+            "--stack",
+            "NoDefaultStack",
+            "--worker-idle-timeout",
+            "0.5",
+            "--concurrent-messages",
+        ]
+    )
+    try:
+        assert emulator.dynamodb_url == "-"
+        assert "no moto server" in "\n".join(emulator.lines)
+        with emulator.connect() as ws:
+            calls = [
+                {"aws": "sts", "call": "get_caller_identity"},  # query protocol (XML)
+                {"aws": "sqs", "call": "list_queues"},  # AWS JSON protocol
+                {"aws": "s3", "call": "list_buckets"},  # REST-XML
+                {"aws": "lambda", "call": "list_functions"},  # REST-JSON
+            ]
+            # Sent at once: two concurrent cold invocations start two workers.
+            for call in calls:
+                ws.send(json.dumps({"action": "ping", **call}))
+            replies = [recv_json(ws) for _ in calls]
+            for reply in replies:
+                assert reply["error"]["type"] == "ClientError", reply
+                assert "NotImplemented" in reply["error"]["text"], reply
+                assert "does not emulate the AWS service" in reply["error"]["text"], reply
+            workers = {reply["pid"] for reply in replies}
+            assert len(workers) == 2
+            children = descendants(emulator.process.pid)
+            assert workers <= children
+            assert not any("moto" in _cmdline(pid) for pid in children)
+            # Past the idle timeout one worker is stopped, the function's last stays warm.
+            deadline = time.monotonic() + 10
+            while len(workers & descendants(emulator.process.pid)) > 1:
+                assert time.monotonic() < deadline, "no idle worker was reaped"
+                time.sleep(0.1)
+            time.sleep(1.5)
+            (warm,) = workers & descendants(emulator.process.pid)
+            ws.send(json.dumps({"action": "ping", "n": 2}))
+            assert json.loads(recv_json(ws)["pong"]) == {"action": "ping", "n": 2}
+            # A burst again: the warm worker plus a cold start of a new one.
+            for call in calls[:2]:
+                ws.send(json.dumps({"action": "ping", **call}))
+            pids = {recv_json(ws)["pid"] for _ in calls[:2]}
+            assert warm in pids and len(pids - workers) == 1
+    finally:
+        assert emulator.stop() == 0
+
+
+def test_moto_starts_on_first_dynamodb_use_with_the_tables_ready(plain_assembly: Path) -> None:
+    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
+    try:
+        assert emulator.dynamodb_url.startswith("http://127.0.0.1:")
+        time.sleep(0.5)
+        children = descendants(emulator.process.pid)
+        assert not any("moto" in _cmdline(pid) for pid in children)  # nothing used it yet
+        # The first call waits in the backlog while moto starts and creates the tables.
+        names = [table.name for table in emulator.dynamodb().tables.all()]
+        assert sorted(name.split("-", 1)[1][:5] for name in names) == ["Audit", "Conne"], names
+        children = descendants(emulator.process.pid)
+        assert any("moto" in _cmdline(pid) for pid in children)
+    finally:
+        assert emulator.stop() == 0

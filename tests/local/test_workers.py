@@ -33,6 +33,11 @@ def handler(event, context):
         time.sleep(event["seconds"])
     if mode == "unserializable":
         return {"x": object()}
+    if mode == "botocore":
+        before = "botocore" in sys.modules
+        import botocore.handlers
+        names = [entry[0] for entry in botocore.handlers.BUILTIN_HANDLERS]
+        return {"before": before, "hooked": names.count("before-send.apigatewaymanagementapi")}
     if mode == "noise":
         sys.stdout.write("\\x00\\x01 not json {" * 1000 + "\\n")
     return {
@@ -181,3 +186,97 @@ def test_import_error_is_reported(spec: FunctionSpec) -> None:
             await pool.close()
 
     asyncio.run(run())
+
+
+def _reaping_pool(spec: FunctionSpec, idle_timeout: float, keep_warm: int) -> WorkerPool:
+    env = worker_environment(spec, region="eu-central-1", overrides={}, inherited={})
+    return WorkerPool(
+        spec,
+        env,
+        concurrency=2,
+        on_output=lambda fn, line: None,
+        idle_timeout=idle_timeout,
+        keep_warm=keep_warm,
+    )
+
+
+def test_idle_workers_are_reaped_but_the_last_stays_warm(spec: FunctionSpec) -> None:
+    async def run() -> None:
+        pool = _reaping_pool(spec, idle_timeout=0.3, keep_warm=1)
+        try:
+            first = await asyncio.gather(
+                *(pool.invoke({"mode": "sleep", "seconds": 0.2}) for _ in range(2))
+            )
+            pids = {r.result["pid"] for r in first}
+            assert len(pids) == 2 and pool.size == 2  # a burst: two warm workers
+            deadline = time.monotonic() + 5
+            while pool.size > 1:
+                assert time.monotonic() < deadline, "the idle worker was not reaped"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)  # well past the idle timeout: the last one stays
+            assert pool.size == 1
+            again = await pool.invoke({})
+            assert again.result["pid"] in pids  # still warm, no cold start
+            await asyncio.sleep(0.2)
+            for pid in pids - {again.result["pid"]}:  # the reaped process is gone
+                assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
+def test_reaped_function_cold_starts_and_busy_workers_are_never_reaped(
+    spec: FunctionSpec,
+) -> None:
+    async def run() -> None:
+        pool = _reaping_pool(spec, idle_timeout=0.2, keep_warm=0)
+        try:
+            # Busy for 5 idle timeouts: never reaped, its invocation completes normally.
+            slow = await pool.invoke({"mode": "sleep", "seconds": 1.0})
+            assert pool.size == 1
+            deadline = time.monotonic() + 5
+            while pool.size:
+                assert time.monotonic() < deadline, "the idle worker was not reaped"
+                await asyncio.sleep(0.05)
+            cold = await pool.invoke({})  # a new worker: a cold start again
+            assert cold.result["pid"] != slow.result["pid"]
+            assert cold.result["started"] > slow.result["started"]
+            # A reap pass while an invocation runs leaves the busy worker alone.
+            task = asyncio.create_task(pool.invoke({"mode": "sleep", "seconds": 0.6}))
+            await asyncio.sleep(0.4)
+            assert pool.reap_idle(now=time.monotonic() + 3600) == 0
+            assert (await task).result["pid"] == cold.result["pid"]
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def test_botocore_hook_is_added_only_when_the_handler_imports_botocore(
+    spec: FunctionSpec,
+) -> None:
+    rewrites = '{"*": "http://127.0.0.1:9/-other-api-"}'
+    env = worker_environment(
+        spec,
+        region="eu-central-1",
+        overrides={"CDK_WS_API_LOCAL_REWRITES": rewrites},
+        inherited={"PATH": os.environ["PATH"]},
+    )
+
+    async def run() -> Any:
+        pool = WorkerPool(spec, env, concurrency=1, on_output=lambda fn, line: None)
+        try:
+            return (await pool.invoke({"mode": "botocore"})).result
+        finally:
+            await pool.close()
+
+    # botocore was not imported by the worker itself, and the hook is there exactly once.
+    assert asyncio.run(run()) == {"before": False, "hooked": 1}

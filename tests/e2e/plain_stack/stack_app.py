@@ -6,7 +6,9 @@ Run as ``CDK_OUTDIR=DIR python stack_app.py``.
 ``PlainStack`` routes: ``$connect`` (Lambda REQUEST authorizer on ``?token=``), ``$disconnect``,
 ``echo`` (route response), ``post``/``manage`` (answers through ``@connections``, no route
 response), ``crash`` (errors, exits, timeouts), ``$default`` (route response).
-``NoDefaultStack``: one two-way ``ping`` route with inline code and no ``$default``.
+``NoDefaultStack``: one two-way ``ping`` route with inline code, no ``$default`` and no table
+(so no moto server); ``{"action": "ping", "aws": SERVICE, "call": METHOD}`` makes that boto3
+call and answers the error it got and the worker's pid.
 """
 
 from __future__ import annotations
@@ -129,8 +131,19 @@ class NoDefaultStack(cdk.Stack):
             runtime=lambda_.Runtime.PYTHON_3_12,
             handler="index.handler",
             code=lambda_.Code.from_inline(
-                "import json\n"
+                "import json, os\n"
                 "def handler(event, context):\n"
+                "    body = json.loads(event['body'])\n"
+                "    if 'aws' in body:  # a boto3 call to a service the emulator lacks\n"
+                "        import boto3\n"
+                "        client = boto3.client(body['aws'])\n"
+                "        try:\n"
+                "            getattr(client, body['call'])(**body.get('args', {}))\n"
+                "            error = None\n"
+                "        except Exception as exc:\n"
+                "            error = {'type': type(exc).__name__, 'text': str(exc)}\n"
+                "        answer = {'error': error, 'pid': os.getpid()}\n"
+                "        return {'statusCode': 200, 'body': json.dumps(answer)}\n"
                 "    return {'statusCode': 200, 'body': json.dumps({'pong': event['body']})}\n"
             ),
         )
