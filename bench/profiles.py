@@ -1,0 +1,299 @@
+"""Where the time and memory go, for the targets ``RESULTS.md`` reports as missed.
+
+``python -m bench.profiles parse``      cProfile of the lambda_runtime reader over the fixtures
+``python -m bench.profiles broadcast``  CPU per delivered message: sender vs emulator tree,
+                                        and cProfile of one boto3 ``post_to_connection``
+``python -m bench.profiles rss``        RSS/PSS of every process of the emulator's tree
+                                        after the benchmark-5 load
+``python -m bench.profiles cpu``        CPU per message of each process kind of the emulator
+                                        and of serverless-offline under the benchmark-5 load
+``python -m bench.profiles emulator``   py-spy (installed into ``bench/.peers/tools``) of the
+                                        emulator's tree under the benchmark-5 load
+
+Each prints a plain-text report; none asserts anything. Loads are small and bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .core import PEERS, Deadline
+from .proc import tree_pids
+
+__all__ = ["main"]
+
+TOOLS = PEERS / "tools"
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _cprofile(function: object, *args: object, lines: int = 18) -> str:
+    profile = cProfile.Profile()
+    profile.runcall(function, *args)  # type: ignore[arg-type]
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(lines)
+    return out.getvalue()
+
+
+def profile_parse() -> None:
+    import timeit
+
+    from .fixtures import route_events
+    from .peers import ensure_powertools
+    from .prototype import make_prototype
+    from .readers import make_ours, make_parser, make_raw
+
+    events = list(route_events().values())
+    read = make_ours()
+
+    def loop() -> None:
+        for _ in range(20_000):
+            for event in events:
+                read(event)
+
+    print(f"lambda_runtime reader, 20,000 passes over {len(events)} events:")
+    print(_cprofile(loop))
+    sys.path.insert(0, str(ensure_powertools()))
+    parser = make_parser()
+    work = []
+    for event in events:
+        try:
+            parser(event)
+        except Exception:  # rejected by the pydantic models: left out, as in bench.parse
+            continue
+        work.append(event)
+    readers = {
+        "powertools-parser": parser,
+        "lambda_runtime": read,
+        "prototype (bench/prototype.py)": make_prototype(),
+        "raw-dict": make_raw(),
+    }
+    rates = {}
+    for name, reader in readers.items():
+
+        def one_pass(reader: object = reader) -> None:
+            for event in work:
+                reader(event)  # type: ignore[operator]
+
+        best = min(timeit.repeat(one_pass, number=2000, repeat=5))
+        rates[name] = len(work) * 2000 / best
+    print("events/s over the fixtures every parser accepts (best of 5):")
+    for name, rate in rates.items():
+        print(f"  {name:32s} {rate:10,.0f}  {rate / rates['powertools-parser']:5.1f}x the parser")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def profile_broadcast(clients: int = 300) -> None:
+    from .broadcast import FAKE_AWS, _naive, _ours
+    from .emulator import LocalEmulator
+    from .holder import Holder
+
+    os.environ.update(FAKE_AWS)
+    with (
+        LocalEmulator() as emulator,
+        Holder(emulator.websocket_url, clients=clients, ids=True) as holder,
+    ):
+        ids = holder.opened["ids"]
+        emulator_pids = tree_pids(emulator.pid)
+
+        def _prototype(endpoint: str) -> Callable[[list[str], str, Deadline], None]:
+            from .prototype_post import PrototypePoster
+
+            poster = PrototypePoster(endpoint)
+
+            def send(ids: list[str], payload: str, deadline: Deadline) -> None:
+                poster.broadcast(ids, payload.encode())
+
+            return send
+
+        senders = (
+            ("Connections.broadcast", _ours),
+            ("naive loop", _naive),
+            ("prototype, no botocore", _prototype),
+        )
+        for name, make in senders:
+            send = make(emulator.management_url)
+            tag = name.split()[0].strip(",.")
+            send(ids, f"warm-{tag}", Deadline(60))
+            holder.ask(f"count warm-{tag} {len(ids)} 30")
+            cpu_before, own_before = _cpu_seconds(emulator_pids), time.process_time()
+            started = time.monotonic()
+            send(ids, f"go-{tag}", Deadline(120))
+            counted = holder.ask(f"count go-{tag} {len(ids)} 30")
+            wall = time.monotonic() - started
+            sender = (time.process_time() - own_before) * 1000 / len(ids)
+            server = (_cpu_seconds(emulator_pids) - cpu_before) * 1000 / len(ids)
+            print(
+                f"{name}: {counted['received']} received in {wall:.3f} s "
+                f"({counted['received'] / wall:.0f}/s); CPU per message: sender {sender:.3f} ms, "
+                f"emulator tree {server:.3f} ms"
+            )
+        from lambda_runtime import Connections
+
+        client = Connections(emulator.management_url).client
+
+        def posts() -> None:
+            for connection_id in ids:
+                client.post_to_connection(ConnectionId=connection_id, Data=b"x")
+
+        print(f"\ncProfile of {len(ids)} sequential post_to_connection calls (boto3):")
+        print(_cprofile(posts, lines=14))
+
+
+def profile_rss() -> None:
+    from .emulator import LocalEmulator
+    from .local_vs_offline import run_load
+
+    with LocalEmulator() as emulator:
+        for action in ("echo", "reply"):
+            result = run_load(emulator.websocket_url, action, 20, 50, 5)
+            print(f"load {action}: {result.get('rate', 0):.0f} msgs/s")
+        total_rss = total_pss = 0.0
+        for pid in tree_pids(emulator.pid):
+            try:
+                rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE / 2**20
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                pss = next(int(x.split()[1]) for x in rollup if x.startswith("Pss:")) / 1024
+                command = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+            except (OSError, StopIteration):
+                continue
+            total_rss += rss
+            total_pss += pss
+            command = command.replace(sys.executable, "python").replace("\n", " ")[:80]
+            print(f"{pid:>7}  RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB  {command}")
+        print(f"total    RSS {total_rss:6.1f} MiB  PSS {total_pss:6.1f} MiB")
+
+
+def profile_cpu(action: str) -> None:
+    """CPU per message of each kind of process of a server's tree under the 20x100 load, and
+    the share of the machine's cores they used: is the server CPU-bound or waiting?"""
+    from .emulator import LocalEmulator
+    from .local_vs_offline import run_load
+    from .sls import ServerlessOffline
+
+    for name, start in (
+        ("cdk-ws-api local", LocalEmulator),
+        ("serverless-offline", ServerlessOffline),
+    ):
+        with start() as server:
+            run_load(server.websocket_url, action, 20, 10, 5)
+            pids = tree_pids(server.pid)
+            kinds: dict[str, list[int]] = {}
+            for pid in pids:
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_text()
+                except OSError:
+                    continue
+                kind = (
+                    "worker/handler"
+                    if ("worker_entry" in command or "invoke.py" in command)
+                    else (
+                        "moto"
+                        if "moto" in command
+                        else ("server" if pid == server.pid else "other")
+                    )
+                )
+                kinds.setdefault(kind, []).append(pid)
+            before = {kind: _cpu_seconds(p) for kind, p in kinds.items()}
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.monotonic()
+            result = run_load(server.websocket_url, action, 20, 100, 0)
+            wall = time.monotonic() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            received = max(int(result.get("received", 0)), 1)
+            client = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+            kinds_cpu = {"client script": client}
+            print(f"{name}, {action} 20x100: {result.get('rate', 0):.0f} msgs/s")
+            counts = {"client script": 1}
+            for kind, kind_pids in kinds.items():
+                kinds_cpu[kind] = _cpu_seconds(kind_pids) - before[kind]
+                counts[kind] = len(kind_pids)
+            for kind, used in kinds_cpu.items():
+                print(
+                    f"  {kind:15s} x{counts[kind]:3d}: {used * 1000 / received:6.3f} ms CPU/msg, "
+                    f"{100 * used / wall / (os.cpu_count() or 1):5.1f}% of all cores"
+                )
+
+
+def profile_emulator(action: str = "reply", seconds_rate: int = 500) -> None:
+    from .emulator import LocalEmulator
+    from .local_vs_offline import run_load
+
+    spy = TOOLS / "bin" / "py-spy"
+    if not spy.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(TOOLS), "py-spy"],
+            check=True,
+            timeout=300,
+        )
+    raw = PEERS / f"py-spy-{action}.txt"
+    with LocalEmulator() as emulator:
+        run_load(emulator.websocket_url, action, 20, 10, 5)
+        recorder = subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(emulator.pid),
+                "--subprocesses",
+                "--rate",
+                str(seconds_rate),
+                "--format",
+                "raw",
+                "-o",
+                str(raw),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.5)
+        result = run_load(emulator.websocket_url, action, 20, 100, 0)
+        recorder.send_signal(2)
+        recorder.wait(30)
+    print(f"load {action} 20x100: {result.get('rate', 0):.0f} msgs/s; raw stacks: {raw}")
+    from .spystacks import summarize
+
+    print(summarize(raw.read_text()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.profiles")
+    parser.add_argument("what", choices=["parse", "broadcast", "rss", "emulator", "cpu"])
+    parser.add_argument("--action", default="reply", choices=["echo", "reply"])
+    args = parser.parse_args()
+    if args.what == "parse":
+        profile_parse()
+    elif args.what == "broadcast":
+        profile_broadcast()
+    elif args.what == "rss":
+        profile_rss()
+    elif args.what == "cpu":
+        profile_cpu(args.action)
+    else:
+        profile_emulator(args.action)
+
+
+if __name__ == "__main__":
+    main()
