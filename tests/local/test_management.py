@@ -49,6 +49,16 @@ def test_resolve_paths() -> None:
     assert is_management_path("/dev/@connections/x") and not is_management_path("/dev")
 
 
+def test_percent_encoded_at_sign_is_the_same_path() -> None:
+    # Some SDKs send "%40connections"; API Gateway accepts it like "@connections".
+    path = "/dev/%40connections/BFHPhfCWIAMCKlQ%3D"
+    assert is_management_path(path)
+    route = resolve("GET", path, stages=("dev",))
+    assert (route.operation, route.connection_id) == ("GetConnection", "BFHPhfCWIAMCKlQ=")
+    # an encoded "/" stays inside the id instead of adding a path segment
+    assert resolve("GET", "/dev/@connections/a%2Fb", stages=("dev",)).connection_id == "a/b"
+
+
 def test_iso8601() -> None:
     assert iso8601(1731324924553) == "2024-11-11T11:35:24.553Z"
     assert iso8601(0) == "1970-01-01T00:00:00.000Z"

@@ -1,7 +1,8 @@
 """``@connections`` URL routing: which operation a method and path name (pure).
 
 boto3 sends ``{METHOD} /{stage}/@connections/{url-encoded id}``; ids end with ``=`` so they
-arrive as ``%3D`` and are URL-decoded here.
+arrive as ``%3D`` and are URL-decoded here. Other SDKs (and signing libraries) percent-encode
+the ``@`` as ``%40``; API Gateway accepts both spellings, so segments are compared decoded.
 """
 
 from __future__ import annotations
@@ -28,10 +29,18 @@ class Route:
     connection_id: str
 
 
+_CONNECTIONS = "@connections"
+
+
+def _segments(path: str) -> list[str]:
+    # Split first, then decode each segment: an encoded "/" inside an id stays in the id.
+    return [unquote(part) for part in urlsplit(path).path.split("/")]
+
+
 def is_management_path(path: str) -> bool:
     """Whether ``path`` looks like ``/{stage}/@connections/...`` (before any validation)."""
-    parts = urlsplit(path).path.split("/")
-    return len(parts) >= 3 and parts[2] == "@connections"
+    parts = _segments(path)
+    return len(parts) >= 3 and parts[2] == _CONNECTIONS
 
 
 def resolve(method: str, path: str, *, stages: tuple[str, ...]) -> Route:
@@ -41,13 +50,13 @@ def resolve(method: str, path: str, *, stages: tuple[str, ...]) -> Route:
     ``stages`` (API Gateway's answer to unknown paths) and :class:`BadRequestException` for
     other methods or an empty id.
     """
-    parts = urlsplit(path).path.split("/")
-    if len(parts) != 4 or parts[0] != "" or parts[2] != "@connections":
+    parts = _segments(path)
+    if len(parts) != 4 or parts[0] != "" or parts[2] != _CONNECTIONS:
         raise ForbiddenException("Forbidden")
-    stage = unquote(parts[1])
+    stage = parts[1]
     if stage not in stages:
         raise ForbiddenException("Forbidden")
-    connection_id = unquote(parts[3])
+    connection_id = parts[3]
     if not connection_id:
         raise BadRequestException("Invalid connectionId")
     operation = OPERATIONS.get(method.upper())
