@@ -6,6 +6,10 @@ same routes (``$connect`` with a Lambda REQUEST authorizer, ``$disconnect``, ``$
 ``byGroup`` GSI, the ``production`` stage with throttling and JSON access logs, the account's
 CloudWatch role, a layer holding ``lambda_runtime``, the same grants and outputs.
 
+It imports nothing of this project on purpose, so its synthesis pays for aws-cdk-lib alone:
+the function helper below repeats ``app.py``'s instead of importing ``app`` (which would load
+``cdk_ws_api`` into the peer's process and bias the comparison).
+
 ``CDK_OUTDIR=out python -c "from bench.plain_stack import build_app; build_app().synth()"``
 """
 
