@@ -710,3 +710,20 @@ def test_json_without_the_cpython_scanner_reads_the_same(
             event.json()
     else:
         assert event.json() == expected
+
+
+def _slot_values(obj: object) -> dict[str, Any]:
+    names = {n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ())}
+    return {n: getattr(obj, n, "<unset>") for n in sorted(names)}
+
+
+@pytest.mark.parametrize("name", ["connect.json", "disconnect.json", "message.json"])
+def test_fast_path_builds_the_same_view_as_the_class_constructor(name: str) -> None:
+    # parse_event's fast path sets each class's fields itself (it skips __init__ for speed):
+    # a field added to a class's __init__ and forgotten there shows up here.
+    from lambda_runtime.events import _parse_event
+
+    raw = load_event(name)
+    fast, slow = parse_event(raw), _parse_event(raw)
+    assert type(fast) is type(slow)
+    assert _slot_values(fast) == _slot_values(slow)
