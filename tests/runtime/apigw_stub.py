@@ -17,6 +17,7 @@ model's rest-json wire format: errors carry ``x-amzn-ErrorType: <Code>`` and a J
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,14 +42,19 @@ class Recorded:
 
 
 class ApiGatewayStub:
-    def __init__(self, *, stage: str = "test") -> None:
+    """``ssl_context``: serve HTTPS with it (a server-side context) instead of plain HTTP."""
+
+    def __init__(self, *, stage: str = "test", ssl_context: ssl.SSLContext | None = None) -> None:
         self.stage = stage
+        self.scheme = "https" if ssl_context is not None else "http"
         self.known: set[str] = set()
         self.requests: list[Recorded] = []
         self._scripts: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -59,7 +65,7 @@ class ApiGatewayStub:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{self.stage}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{self.stage}"
 
     def start(self) -> ApiGatewayStub:
         self._thread.start()

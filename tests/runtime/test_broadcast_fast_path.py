@@ -251,13 +251,15 @@ def test_the_fast_path_is_used_for_the_default_client(
     apigw: ApiGatewayStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     posted: list[str] = []
-    original = _signed.Poster.post
+    original = _signed.Poster.post_many
 
-    def spy(self: _signed.Poster, connection_id: str) -> Exception | None:
-        posted.append(connection_id)
-        return original(self, connection_id)
+    def spy(
+        self: _signed.Poster, connection_ids: list[str], concurrency: int
+    ) -> list[Exception | None]:
+        posted.extend(connection_ids)
+        return original(self, connection_ids, concurrency)
 
-    monkeypatch.setattr(_signed.Poster, "post", spy)
+    monkeypatch.setattr(_signed.Poster, "post_many", spy)
     apigw.known.update({"a=", "b="})
     result = Connections(apigw.endpoint_url).broadcast(["a=", "b="], "x")
     assert result.sent == ["a=", "b="]
@@ -358,15 +360,17 @@ def test_the_pool_survives_dropped_keep_alive_connections(apigw: ApiGatewayStub)
     apigw.known.add("a=")
     connections = Connections(apigw.endpoint_url)
     assert connections.broadcast(["a="], "x").sent == ["a="]
-    (pool,) = _signed._pools.values()
-    idle = [pool.pool.get_nowait() for _ in range(pool.pool.qsize())]
+    (origin,) = _signed._pools.values()
+    idle = origin.take(100)
+    assert idle
     # WHEN they are dropped (as a server closes idle connections)
-    for conn in idle:
-        if conn is not None and conn.sock is not None:
-            conn.sock.shutdown(socket.SHUT_RDWR)
-        pool.pool.put_nowait(conn)
-    # THEN the next broadcast reconnects instead of failing
+    for sock in idle:
+        sock.shutdown(socket.SHUT_RDWR)
+    origin.give(idle)
+    # THEN the next broadcast reconnects instead of failing, and posts once
+    apigw.requests.clear()
     assert connections.broadcast(["a="], "y").sent == ["a="]
+    assert len(apigw.requests) == 1
 
 
 # --- falling back to the client -----------------------------------------------------------
@@ -410,17 +414,58 @@ def test_a_proxy_means_no_fast_path() -> None:
     assert _signed.poster_for(client, 4) is None
 
 
-def test_https_endpoints_get_a_verifying_pool_of_max_workers_connections() -> None:
-    import urllib3
+def test_https_endpoints_get_a_verifying_origin() -> None:
+    import ssl
 
     client = Connections("https://abc.execute-api.eu-west-3.amazonaws.com/prod").client
     poster = _signed.poster_for(client, 7)
     assert poster is not None
-    pool = poster._pool
-    assert isinstance(pool, urllib3.HTTPSConnectionPool)
-    assert pool.cert_reqs == "CERT_REQUIRED" and pool.ca_certs
+    origin = poster._origin_pool
+    context = origin.ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0  # botocore's CA bundle is loaded
     host = "abc.execute-api.eu-west-3.amazonaws.com"
-    assert (pool.host, pool.port, pool.pool.maxsize) == (host, 443, 7)  # type: ignore[union-attr]
+    assert (origin.host, origin.port, origin.max_idle >= 7) == (host, 443, True)
     assert poster.region == "eu-west-3" and poster.service == "execute-api"
     assert poster.path_for("a=") == "/prod/@connections/a%3D"
-    assert _signed.poster_for(client, 7)._pool is pool  # type: ignore[union-attr]
+    assert _signed.poster_for(client, 7)._origin_pool is origin  # type: ignore[union-attr]
+
+
+def test_broadcast_over_tls_verifies_the_server_certificate(tmp_path: Any) -> None:
+    # GIVEN an HTTPS stand-in of API Gateway with a certificate for 127.0.0.1
+    from .tls import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    import ssl
+
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    stub = ApiGatewayStub(stage="tls", ssl_context=server_context).start()
+    try:
+        stub.known.update({"a=", "b=", "c="})
+        # WHEN broadcasting with a client that trusts that certificate (botocore's verify=path)
+        trusting = boto3.client(
+            "apigatewaymanagementapi", endpoint_url=stub.endpoint_url, verify=str(cert)
+        )
+        result = Connections(client=trusting).broadcast(["a=", "b=", "c=", "gone="], "x")
+        # THEN the requests went over TLS, signed, and the answers were read
+        assert (result.sent, result.gone) == (["a=", "b=", "c="], ["gone="])
+        assert len(stub.requests) == 4
+        assert_signed_by(stub.requests[0])
+        # AND a client that does not trust it fails every id with the SSL error, as boto3 does
+        untrusting = boto3.client("apigatewaymanagementapi", endpoint_url=stub.endpoint_url)
+        failed = Connections(client=untrusting).broadcast(["a=", "b="], "x")
+        assert failed.sent == [] and set(failed.failed) == {"a=", "b="}
+        error = failed.failed["a="]
+        assert isinstance(error, ManagementApiError) and error.code == "SSLError"
+        try:
+            untrusting.post_to_connection(ConnectionId="a=", Data=b"x")
+        except Exception as exc:  # what the boto3 path maps to the same code
+            assert type(exc).__name__ == "SSLError"
+        else:  # pragma: no cover - the certificate is not trusted
+            raise AssertionError("boto3 accepted an untrusted certificate")
+        # AND verify=False skips verification, as in botocore
+        lax = boto3.client("apigatewaymanagementapi", endpoint_url=stub.endpoint_url, verify=False)
+        assert Connections(client=lax).broadcast(["a="], "x").sent == ["a="]
+    finally:
+        stub.stop()
