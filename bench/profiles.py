@@ -7,6 +7,8 @@
                                         after the benchmark-5 load
 ``python -m bench.profiles cpu``        CPU per message of each process kind of the emulator
                                         and of serverless-offline under the benchmark-5 load
+``python -m bench.profiles broadcast-spy``  py-spy of the emulator and of the clients while
+                                        ``Connections.broadcast`` sends to 1,000 clients
 ``python -m bench.profiles emulator``   py-spy (installed into ``bench/.peers/tools``) of the
                                         emulator's tree under the benchmark-5 load
 
@@ -236,10 +238,8 @@ def profile_cpu(action: str) -> None:
                 )
 
 
-def profile_emulator(action: str = "reply", seconds_rate: int = 500) -> None:
-    from .emulator import LocalEmulator
-    from .local_vs_offline import run_load
-
+def _py_spy(pid: int, raw: Path) -> subprocess.Popen[bytes]:
+    """Start py-spy (installed into ``bench/.peers/tools`` on first use) on a process tree."""
     spy = TOOLS / "bin" / "py-spy"
     if not spy.exists():
         subprocess.run(
@@ -247,28 +247,21 @@ def profile_emulator(action: str = "reply", seconds_rate: int = 500) -> None:
             check=True,
             timeout=300,
         )
+    command = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "500"]
+    command += ["--format", "raw", "-o", str(raw), "--nonblocking"]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    return recorder
+
+
+def profile_emulator(action: str = "reply") -> None:
+    from .emulator import LocalEmulator
+    from .local_vs_offline import run_load
+
     raw = PEERS / f"py-spy-{action}.txt"
     with LocalEmulator() as emulator:
         run_load(emulator.websocket_url, action, 20, 10, 5)
-        recorder = subprocess.Popen(
-            [
-                str(spy),
-                "record",
-                "--pid",
-                str(emulator.pid),
-                "--subprocesses",
-                "--rate",
-                str(seconds_rate),
-                "--format",
-                "raw",
-                "-o",
-                str(raw),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.5)
+        recorder = _py_spy(emulator.pid, raw)
         result = run_load(emulator.websocket_url, action, 20, 100, 0)
         recorder.send_signal(2)
         recorder.wait(30)
@@ -278,15 +271,52 @@ def profile_emulator(action: str = "reply", seconds_rate: int = 500) -> None:
     print(summarize(raw.read_text()))
 
 
+def profile_broadcast_receivers(clients: int = 1000, rounds: int = 8) -> None:
+    """py-spy of the emulator's tree and of the clients' process while
+    ``Connections.broadcast`` sends to ``clients`` connections ``rounds`` times."""
+    from .broadcast import FAKE_AWS, _ours
+    from .emulator import LocalEmulator
+    from .holder import Holder
+    from .proc import raise_file_limit
+
+    raise_file_limit()
+    os.environ.update(FAKE_AWS)
+    raws = {"emulator": PEERS / "py-spy-broadcast.txt", "clients": PEERS / "py-spy-clients.txt"}
+    with (
+        LocalEmulator() as emulator,
+        Holder(emulator.websocket_url, clients=clients, ids=True) as holder,
+    ):
+        ids = holder.opened["ids"]
+        send = _ours(emulator.management_url)
+        send(ids, "warm", Deadline(60))
+        holder.ask(f"count warm {len(ids)} 30")
+        recorders = [_py_spy(emulator.pid, raws["emulator"]), _py_spy(holder.process.pid, raws["clients"])]
+        for index in range(rounds):
+            send(ids, f"go-{index}", Deadline(60))
+            holder.ask(f"count go-{index} {len(ids)} 30")
+        for recorder in recorders:
+            recorder.send_signal(2)
+            recorder.wait(30)
+    from .spystacks import summarize
+
+    for name, raw in raws.items():
+        print(f"{name} ({raw}):")
+        print(summarize(raw.read_text()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profiles")
-    parser.add_argument("what", choices=["parse", "broadcast", "rss", "emulator", "cpu"])
+    parser.add_argument(
+        "what", choices=["parse", "broadcast", "broadcast-spy", "rss", "emulator", "cpu"]
+    )
     parser.add_argument("--action", default="reply", choices=["echo", "reply"])
     args = parser.parse_args()
     if args.what == "parse":
         profile_parse()
     elif args.what == "broadcast":
         profile_broadcast()
+    elif args.what == "broadcast-spy":
+        profile_broadcast_receivers()
     elif args.what == "rss":
         profile_rss()
     elif args.what == "cpu":

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -42,7 +42,7 @@ from .events import EventSource, disconnect_reason
 from .exceptions import GoneException, HandshakeRejected
 from .httpparse import HttpRequest
 from .integration import Integrations
-from .management import HttpResponse, ManagementApi, is_management_path
+from .management import HttpResponse, ManagementApi, is_management_path, segments
 from .registry import Connection, ConnectionState, Registry
 from .routing import CONNECT, DISCONNECT
 from .sharedport import HttpChannel, connection_class
@@ -394,10 +394,10 @@ class Gateway:
 
     async def _handle_http(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
-        if is_management_path(request.path):
-            response = await self.management.handle(request.method, request.path, request.body)
-            connection_id = unquote(urlsplit(request.path).path.rsplit("/", 1)[-1])
-            self._log(request.method, "@connections", connection_id, response.status, started)
+        parts = segments(request.path)  # split and decoded once for routing and the log
+        if is_management_path(parts):
+            response = await self.management.handle(request.method, parts, request.body)
+            self._log(request.method, "@connections", parts[-1], response.status, started)
             return response
         path = urlsplit(request.path).path
         if self.no_service_prefix and path.split("/")[1:2] == [self.no_service_prefix]:

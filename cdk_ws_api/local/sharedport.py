@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -28,61 +29,95 @@ HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 HTTP_IDLE_TIMEOUT = 60.0
 
 
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _serialize(response: HttpResponse, *, keep_alive: bool) -> bytes:
-    try:
-        reason = HTTPStatus(response.status).phrase
-    except ValueError:
-        reason = "Unknown"
-    headers = dict(response.headers)
-    headers["Content-Length"] = str(len(response.body))
-    headers["Connection"] = "keep-alive" if keep_alive else "close"
+    reason = _REASONS.get(response.status, "Unknown")
     head = f"HTTP/1.1 {response.status} {reason}\r\n"
-    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return head.encode("latin-1") + b"\r\n" + response.body
+    head += "".join(
+        f"{name}: {value}\r\n"
+        for name, value in response.headers.items()
+        if name != "Content-Length" and name != "Connection"
+    )
+    head += f"Content-Length: {len(response.body)}\r\n"
+    head += "Connection: keep-alive\r\n\r\n" if keep_alive else "Connection: close\r\n\r\n"
+    return head.encode("latin-1") + response.body
 
 
 class HttpChannel:
-    """Serves the requests of one non-WebSocket connection, in order."""
+    """Serves the requests of one non-WebSocket connection, in order.
+
+    One task per channel answers the requests as they complete (a client may pipeline them);
+    the idle timeout is a single timer re-armed lazily, not a timeout per request: this is the
+    path every ``PostToConnection`` of a broadcast takes.
+    """
 
     def __init__(self, transport: asyncio.Transport, handler: HttpHandler) -> None:
         self._transport = transport
         self._handler = handler
         self._parser = RequestParser()
-        self._queue: asyncio.Queue[HttpRequest | None] = asyncio.Queue()
-        self._task = asyncio.get_running_loop().create_task(self._serve())
+        self._pending: deque[HttpRequest | None] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._last_activity = loop.time()
+        self._idle_timer = loop.call_later(HTTP_IDLE_TIMEOUT, self._check_idle)
+        self._task = loop.create_task(self._serve())
+
+    def _push(self, item: HttpRequest | None) -> None:
+        self._pending.append(item)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     def feed(self, data: bytes) -> None:
+        self._last_activity = self._loop.time()
         try:
             for request in self._parser.feed(data):
-                self._queue.put_nowait(request)
+                self._push(request)
         except HttpParseError as exc:
             body = f'{{"message": "{exc}"}}'.encode()
             self._transport.write(_serialize(HttpResponse(exc.status, body, {}), keep_alive=False))
-            self._transport.close()
+            self.close()
 
     def eof(self) -> None:
-        self._queue.put_nowait(None)
+        self._push(None)
 
     def close(self) -> None:
+        self._idle_timer.cancel()
         self._task.cancel()
         self._transport.close()
 
+    def _check_idle(self) -> None:
+        idle_for = self._loop.time() - self._last_activity
+        if idle_for >= HTTP_IDLE_TIMEOUT and not self._pending:
+            self._push(None)  # the serving task closes the connection
+        else:
+            self._idle_timer = self._loop.call_later(
+                max(HTTP_IDLE_TIMEOUT - idle_for, 0.1), self._check_idle
+            )
+
     async def _serve(self) -> None:
+        pending = self._pending
         try:
             while True:
-                try:
-                    request = await asyncio.wait_for(self._queue.get(), HTTP_IDLE_TIMEOUT)
-                except asyncio.TimeoutError:
-                    break
+                while not pending:
+                    self._wakeup = self._loop.create_future()
+                    await self._wakeup
+                    self._wakeup = None
+                request = pending.popleft()
                 if request is None:
                     break
                 response = await self._handler(request)
+                self._last_activity = self._loop.time()
                 if self._transport.is_closing():
                     return
                 self._transport.write(_serialize(response, keep_alive=request.keep_alive))
                 if not request.keep_alive:
                     break
         finally:
+            self._idle_timer.cancel()
             self._transport.close()
 
 

@@ -11,7 +11,7 @@ from ..exceptions import ManagementApiError
 from ..registry import Registry
 from .model import MAX_POST_BYTES, ConnectionSink, ManagementBackend
 from .responses import HttpResponse, empty, error_response, get_connection_response
-from .urls import is_management_path, resolve
+from .urls import is_management_path, resolve, segments
 
 __all__ = [
     "MAX_POST_BYTES",
@@ -19,6 +19,7 @@ __all__ = [
     "HttpResponse",
     "ManagementApi",
     "is_management_path",
+    "segments",
 ]
 
 
@@ -27,7 +28,8 @@ class ManagementApi:
         self.backend = ManagementBackend(registry, sink)
         self.stages = stages
 
-    async def handle(self, method: str, path: str, body: bytes) -> HttpResponse:
+    async def handle(self, method: str, path: str | list[str], body: bytes) -> HttpResponse:
+        """Answer one request; ``path`` is the request target or its ``urls.segments``."""
         try:
             route = resolve(method, path, stages=self.stages)
             if route.operation == "PostToConnection":

@@ -7,6 +7,7 @@ Errors carry ``x-amzn-ErrorType`` (botocore reads the code from it) and a
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,8 +31,14 @@ def iso8601(epoch_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
+def _request_id() -> str:
+    # A version-4 UUID from the random module: uuid.uuid4() reads os.urandom (a system call)
+    # per answer, and these ids only need to be unique, not unpredictable.
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
 def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": _request_id()}
     headers.update(extra or {})
     return headers
 

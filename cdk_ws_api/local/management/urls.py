@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..exceptions import BadRequestException, ForbiddenException
 
-__all__ = ["OPERATIONS", "Route", "is_management_path", "resolve"]
+__all__ = ["OPERATIONS", "Route", "is_management_path", "resolve", "segments"]
 
 #: HTTP method → AWS operation name (service model ``apigatewaymanagementapi``).
 OPERATIONS = {
@@ -32,25 +32,27 @@ class Route:
 _CONNECTIONS = "@connections"
 
 
-def _segments(path: str) -> list[str]:
+def segments(path: str) -> list[str]:
+    """The decoded segments of a request target's path (``""`` first for a leading ``/``)."""
     # Split first, then decode each segment: an encoded "/" inside an id stays in the id.
     return [unquote(part) for part in urlsplit(path).path.split("/")]
 
 
-def is_management_path(path: str) -> bool:
-    """Whether ``path`` looks like ``/{stage}/@connections/...`` (before any validation)."""
-    parts = _segments(path)
+def is_management_path(path: str | list[str]) -> bool:
+    """Whether ``path`` (or its :func:`segments`) looks like ``/{stage}/@connections/...``
+    (before any validation)."""
+    parts = segments(path) if isinstance(path, str) else path
     return len(parts) >= 3 and parts[2] == _CONNECTIONS
 
 
-def resolve(method: str, path: str, *, stages: tuple[str, ...]) -> Route:
+def resolve(method: str, path: str | list[str], *, stages: tuple[str, ...]) -> Route:
     """The operation for ``method path``.
 
     Raises :class:`ForbiddenException` when the path is not an ``@connections`` path of one of
     ``stages`` (API Gateway's answer to unknown paths) and :class:`BadRequestException` for
-    other methods or an empty id.
+    other methods or an empty id. ``path`` may be given as its :func:`segments` already.
     """
-    parts = _segments(path)
+    parts = segments(path) if isinstance(path, str) else path
     if len(parts) != 4 or parts[0] != "" or parts[2] != _CONNECTIONS:
         raise ForbiddenException("Forbidden")
     stage = parts[1]
