@@ -26,6 +26,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AssemblyError",
     "BadRequestException",
@@ -125,11 +127,13 @@ class InvalidAuthorizerResponse(LocalEmulatorError, ValueError):
 
 class HttpParseError(LocalEmulatorError, ValueError):
     """Raised for bytes on the shared port that are not a supported HTTP/1.1 request;
-    ``status`` is the HTTP answer (400, 413, 431, 501, 505)."""
+    ``status`` is the HTTP answer (400, 413, 431, 501, 505); ``requests`` the requests the
+    same bytes completed before the bad one (they are answered first, in order)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.requests: list[Any] = []
 
 
 class ManagementApiError(LocalEmulatorError):

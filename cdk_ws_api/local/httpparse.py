@@ -80,6 +80,13 @@ class RequestParser:
         """Add bytes and return the requests completed by them (possibly none)."""
         self._buffer.extend(data)
         requests: list[HttpRequest] = []
+        try:
+            return self._parse(requests)
+        except HttpParseError as exc:
+            exc.requests = requests  # the ones completed before the error
+            raise
+
+    def _parse(self, requests: list[HttpRequest]) -> list[HttpRequest]:
         while True:
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:

@@ -4,12 +4,16 @@ other HTTP request (the ``@connections`` API) to a small keep-alive HTTP/1.1 cha
 :func:`connection_class` returns a ``websockets`` ``ServerConnection`` subclass (passed as
 ``create_connection`` to ``serve``) that looks at the request head before websockets does:
 ``websockets`` rejects requests with a body, and ``PostToConnection`` has one.
+
+Serve with ``open_timeout=None``: a plain-HTTP connection stays in websockets' handshake state
+for its whole life, so an opening timeout would cut kept-alive ``@connections`` clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -57,7 +61,9 @@ class HttpChannel:
         self._transport = transport
         self._handler = handler
         self._parser = RequestParser()
-        self._pending: deque[HttpRequest | None] = deque()
+        self._pending: deque[HttpRequest | HttpResponse | None] = deque()
+        self._busy = False
+        self._broken = False
         self._wakeup: asyncio.Future[None] | None = None
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -65,21 +71,26 @@ class HttpChannel:
         self._idle_timer = loop.call_later(HTTP_IDLE_TIMEOUT, self._check_idle)
         self._task = loop.create_task(self._serve())
 
-    def _push(self, item: HttpRequest | None) -> None:
+    def _push(self, item: HttpRequest | HttpResponse | None) -> None:
         self._pending.append(item)
         wakeup = self._wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
     def feed(self, data: bytes) -> None:
+        if self._broken:
+            return
         self._last_activity = self._loop.time()
         try:
             for request in self._parser.feed(data):
                 self._push(request)
         except HttpParseError as exc:
-            body = f'{{"message": "{exc}"}}'.encode()
-            self._transport.write(_serialize(HttpResponse(exc.status, body, {}), keep_alive=False))
-            self.close()
+            for request in exc.requests:
+                self._push(request)
+            self._broken = True
+            self._transport.pause_reading()
+            body = json.dumps({"message": str(exc)}).encode()
+            self._push(HttpResponse(exc.status, body, {"Content-Type": "application/json"}))
 
     def eof(self) -> None:
         self._push(None)
@@ -91,7 +102,7 @@ class HttpChannel:
 
     def _check_idle(self) -> None:
         idle_for = self._loop.time() - self._last_activity
-        if idle_for >= HTTP_IDLE_TIMEOUT and not self._pending:
+        if idle_for >= HTTP_IDLE_TIMEOUT and not self._pending and not self._busy:
             self._push(None)  # the serving task closes the connection
         else:
             self._idle_timer = self._loop.call_later(
@@ -109,7 +120,14 @@ class HttpChannel:
                 request = pending.popleft()
                 if request is None:
                     break
-                response = await self._handler(request)
+                if isinstance(request, HttpResponse):  # a parse error, after the answers
+                    self._transport.write(_serialize(request, keep_alive=False))
+                    break
+                self._busy = True
+                try:
+                    response = await self._handler(request)
+                finally:
+                    self._busy = False
                 self._last_activity = self._loop.time()
                 if self._transport.is_closing():
                     return
