@@ -29,10 +29,10 @@ import struct
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .exceptions import FunctionError, FunctionTimeoutError, WorkerCrashedError
 from .specs import FunctionSpec
@@ -46,6 +46,7 @@ __all__ = [
     "WorkerPools",
 ]
 
+_T = TypeVar("_T")
 _HEADER = struct.Struct(">I")
 _ENTRY = str(Path(__file__).with_name("worker_entry.py"))
 #: How long a worker may take to import its handler (Lambda's init phase limit is 10 s).
@@ -71,6 +72,18 @@ class Invocation:
     result: Any
     request_id: str
     duration_ms: float
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[_T], timeout: float) -> _T:
+        # asyncio.timeout, not wait_for: wait_for wraps the read in a new task, and this is
+        # awaited once per invocation (3.11's TimeoutError is asyncio.TimeoutError).
+        async with asyncio.timeout(timeout):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+    _within = asyncio.wait_for
 
 
 class Worker:
@@ -167,7 +180,7 @@ class Worker:
             await self.kill()
             raise WorkerCrashedError(f"{self.spec.name}: worker is gone") from exc
         try:
-            reply = await asyncio.wait_for(self._receive(), timeout)
+            reply = await _within(self._receive(), timeout)
         except asyncio.TimeoutError:
             await self.kill()
             raise FunctionTimeoutError(
