@@ -99,13 +99,16 @@ class Origin:
         if not taken:
             return taken
         # An idle kept-alive socket is readable only if the server closed it (or sent
-        # something unasked for): either way it cannot carry a request.
-        import select
-
-        try:
-            readable, _, _ = select.select(taken, [], [], 0)
-        except (OSError, ValueError):
-            readable = list(taken)
+        # something unasked for): either way it cannot carry a request. (A selector, not
+        # select.select: file numbers over 1023 are fine.)
+        readable: list[socket.socket] = []
+        with selectors.DefaultSelector() as selector:
+            for sock in taken:
+                try:
+                    selector.register(sock, selectors.EVENT_READ)
+                except (OSError, ValueError):  # closed meanwhile
+                    readable.append(sock)
+            readable += [key.fileobj for key, _ in selector.select(0)]  # type: ignore[misc]
         for sock in readable:
             _close(sock)
         return [sock for sock in taken if sock not in readable]
@@ -137,6 +140,7 @@ class _Conn:
     """One socket's progress through connect, TLS handshake, send and receive."""
 
     __slots__ = (
+        "address",
         "answer",
         "deadline",
         "inbuf",
@@ -152,6 +156,7 @@ class _Conn:
         self.sock = sock
         self.state = state
         self.reused = reused
+        self.address = 0  # index in the exchange's getaddrinfo answer
         self.index = -1
         self.out = memoryview(b"")
         self.inbuf = bytearray()
@@ -163,7 +168,17 @@ class _Conn:
 class _AnswerParser:
     """Incremental parser of one HTTP/1.1 answer (to a POST: no HEAD special case)."""
 
-    __slots__ = ("body", "chunk_left", "done", "headers", "keep_alive", "length", "mode", "status")
+    __slots__ = (
+        "body",
+        "chunk_left",
+        "done",
+        "headers",
+        "keep_alive",
+        "length",
+        "mode",
+        "seen",
+        "status",
+    )
 
     def __init__(self) -> None:
         self.status = 0
@@ -174,9 +189,12 @@ class _AnswerParser:
         self.body = bytearray()
         self.keep_alive = True
         self.done = False
+        self.seen = False  # any byte of an answer (a 1xx interim one included)
 
     def feed(self, buf: bytearray) -> None:
         """Consume what it can of ``buf`` (in place); raise FanoutError on a malformed answer."""
+        if buf:
+            self.seen = True
         while not self.done:
             if self.mode == "head":
                 end = buf.find(b"\r\n\r\n")
@@ -292,6 +310,8 @@ class _Exchange:
         self.busy = 0
         self.concurrency = max(1, min(concurrency, len(requests)))
         self.addresses: list[Any] | None = None  # getaddrinfo's answer, once per exchange
+        self.resolve_error: OSError | None = None  # or its failure, once per exchange too
+        self.address_index = 0  # the address new connections use; the next after a refusal
 
     def run(self) -> list[Response | FanoutError]:
         for sock in self.origin.take(self.concurrency):
@@ -356,7 +376,11 @@ class _Exchange:
     def _start(self, index: int) -> None:
         self.busy += 1
         if self.idle and index not in self.retried:  # a resent request gets a new connection
-            self._send_on(self.idle.pop(), index)
+            conn = self.idle.pop()
+            try:
+                self._send_on(conn, index)
+            except FanoutError as exc:  # e.g. EPIPE: the server reset it since its last answer
+                self._fail(conn, exc)
             return
         conn_or_error = self._connect()
         if isinstance(conn_or_error, FanoutError):
@@ -368,28 +392,46 @@ class _Exchange:
     def _connect(self) -> _Conn | FanoutError:
         origin = self.origin
         if self.addresses is None:
+            if self.resolve_error is not None:
+                exc = self.resolve_error
+                return FanoutError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
             try:
                 self.addresses = socket.getaddrinfo(
                     origin.host, origin.port, type=socket.SOCK_STREAM
                 )
             except OSError as exc:
+                self.resolve_error = exc
                 return FanoutError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
-        family, kind, proto, _, address = self.addresses[0]
+        family, kind, proto, _, address = self.addresses[self.address_index]
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = sock.connect_ex(address)
         if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
             _close(sock)
+            if self._next_address(self.address_index):
+                return self._connect()
             error = OSError(code, errno.errorcode.get(code, str(code)))
             return FanoutError(
                 "connect", f"cannot connect to {origin.host}:{origin.port}: {error}", error
             )
         conn = _Conn(sock, _CONNECTING, reused=False)
+        conn.address = self.address_index
         conn.deadline = time.monotonic() + origin.connect_timeout
         conn.want_write = True
         self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
         return conn
+
+    def _next_address(self, failed: int) -> bool:
+        """After a refused connect to address ``failed``: whether another address is left to
+        try (as ``socket.create_connection`` tries each in turn), moving on to it."""
+        assert self.addresses is not None
+        if failed < self.address_index:
+            return True  # another connection already moved on
+        if self.address_index + 1 < len(self.addresses):
+            self.address_index += 1
+            return True
+        return False
 
     def _send_on(self, conn: _Conn, index: int) -> None:
         conn.index = index
@@ -407,6 +449,8 @@ class _Exchange:
             code = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
                 error = OSError(code, errno.errorcode.get(code, str(code)))
+                if self._next_address(conn.address):  # nothing was sent: try the next one
+                    raise FanoutError("next-address", str(error), error)
                 raise FanoutError(
                     "connect",
                     f"cannot connect to {self.origin.host}:{self.origin.port}: {error}",
@@ -522,7 +566,7 @@ class _Exchange:
         raise self._closed(conn, None)
 
     def _closed(self, conn: _Conn, cause: BaseException | None) -> FanoutError:
-        got_bytes = bool(conn.inbuf) or (conn.answer is not None and bool(conn.answer.status))
+        got_bytes = bool(conn.inbuf) or (conn.answer is not None and conn.answer.seen)
         error = FanoutError(
             "closed" if not got_bytes else "protocol",
             "connection closed before the answer was complete"
@@ -556,6 +600,9 @@ class _Exchange:
             return
         self.busy -= 1
         index = conn.index
+        if error.kind == "next-address":
+            self.pending.appendleft(index)
+            return
         if retry and error.kind == "retry":
             self.retried.add(index)
             self.pending.appendleft(index)
