@@ -290,7 +290,10 @@ def profile_broadcast_receivers(clients: int = 1000, rounds: int = 8) -> None:
         send = _ours(emulator.management_url)
         send(ids, "warm", Deadline(60))
         holder.ask(f"count warm {len(ids)} 30")
-        recorders = [_py_spy(emulator.pid, raws["emulator"]), _py_spy(holder.process.pid, raws["clients"])]
+        recorders = [
+            _py_spy(emulator.pid, raws["emulator"]),
+            _py_spy(holder.process.pid, raws["clients"]),
+        ]
         for index in range(rounds):
             send(ids, f"go-{index}", Deadline(60))
             holder.ask(f"count go-{index} {len(ids)} 30")
