@@ -39,7 +39,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Sequence
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Requests(Protocol):
+        """What ``exchange`` reads requests from: a list, or a sequence building them."""
+
+        def __len__(self) -> int: ...
+
+        def __getitem__(self, index: int, /) -> bytes: ...
+
 
 __all__ = ["FanoutError", "Origin", "Response", "exchange"]
 
@@ -291,15 +299,16 @@ class _AnswerParser:
         return Response(self.status, self.headers, bytes(self.body))
 
 
-def exchange(
-    origin: Origin, requests: Sequence[bytes], concurrency: int
-) -> list[Response | FanoutError]:
-    """Send every request (complete HTTP/1.1 request bytes) and return the answers in order."""
+def exchange(origin: Origin, requests: Requests, concurrency: int) -> list[Response | FanoutError]:
+    """Send every request (complete HTTP/1.1 request bytes) and return the answers in order.
+
+    Each item of ``requests`` is read when its request is sent (again if it is resent), so a
+    lazy sequence can build them just in time."""
     return _Exchange(origin, requests, concurrency).run()
 
 
 class _Exchange:
-    def __init__(self, origin: Origin, requests: Sequence[bytes], concurrency: int) -> None:
+    def __init__(self, origin: Origin, requests: Requests, concurrency: int) -> None:
         self.origin = origin
         self.requests = requests
         self.results: list[Response | FanoutError | None] = [None] * len(requests)

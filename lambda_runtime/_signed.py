@@ -40,7 +40,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 __all__ = ["Poster", "clear_pools", "poster_for"]
@@ -198,7 +198,10 @@ class Poster:
         an HTTP or connection error)."""
         from . import _fanout
 
-        requests = [self.request(connection_id) for connection_id in connection_ids]
+        # Built and signed when sent, not all up front: a 128 KiB payload to 100,000 ids would
+        # otherwise hold 12 GiB of requests, and signatures made at the start of a long
+        # broadcast could expire (SigV4 allows 5 minutes of clock skew) before their turn.
+        requests = _JustInTime(self.request, connection_ids)
         answers = _fanout.exchange(self._origin_pool, requests, concurrency)
         outcomes: list[Exception | None] = []
         for connection_id, answer in zip(connection_ids, answers, strict=True):
@@ -217,6 +220,22 @@ class Poster:
     def post(self, connection_id: str) -> Exception | None:
         """POST the payload to one connection; None when delivered, else the error."""
         return self.post_many([connection_id], 1)[0]
+
+
+class _JustInTime:
+    """A read-only sequence of the requests for ``ids``, each made when it is read."""
+
+    __slots__ = ("_ids", "_make")
+
+    def __init__(self, make: Callable[[str], bytes], ids: Sequence[str]) -> None:
+        self._make = make
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: int) -> bytes:
+        return self._make(self._ids[index])
 
 
 def _client_error(status: int, headers: Any, body: bytes, exceptions: Any = None) -> Exception:

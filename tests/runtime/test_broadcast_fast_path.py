@@ -278,6 +278,37 @@ def test_the_fast_path_reaches_moto_without_the_stage_path(moto_url: str) -> Non
     backend.connections.clear()
 
 
+def test_requests_are_built_and_signed_when_sent_not_all_up_front(
+    apigw: ApiGatewayStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a large payload for many connections (built all up front, 300 x 100 KiB requests
+    # would be held at once, and a long broadcast's first signatures could expire)
+    ids = [f"c{i}=" for i in range(300)]
+    apigw.known.update(ids)
+    built: list[str] = []
+    original_request = _signed.Poster.request
+
+    def counting(self: _signed.Poster, connection_id: str) -> bytes:
+        built.append(connection_id)
+        return original_request(self, connection_id)
+
+    monkeypatch.setattr(_signed.Poster, "request", counting)
+    built_when_received: list[int] = []
+    original_answer = apigw._answer
+
+    def observing(*args: Any, **kwargs: Any) -> Any:
+        built_when_received.append(len(built))
+        return original_answer(*args, **kwargs)
+
+    monkeypatch.setattr(apigw, "_answer", observing)
+    # WHEN broadcasting with 4 requests in flight
+    result = Connections(apigw.endpoint_url).broadcast(ids, "x" * 100_000, max_workers=4)
+    # THEN everything was delivered, each request built once...
+    assert result.sent == ids and sorted(built) == sorted(ids)
+    # ...and when the server got the first request, only the ones in flight had been built
+    assert built_when_received[0] <= 4
+
+
 # --- the same outcomes as the boto3 path --------------------------------------------------
 
 
