@@ -27,8 +27,9 @@ with well under 0.1 ms of CPU:
   same typed errors.
 
 ``poster_for(client, max_workers)`` returns None when the fast path cannot be set up (not a
-botocore client, no credentials, not SigV4, a proxy, an endpoint URL with a query string):
-the caller then uses the client itself.
+botocore client, no credentials, not SigV4, a proxy, an endpoint URL with a query string, or
+a handler that is not botocore's own on the call's events: moto's ``mock_aws``, botocore's
+``Stubber``, a hook of the caller's): the caller then uses the client itself.
 """
 
 from __future__ import annotations
@@ -349,6 +350,57 @@ def _ssl_context(verify: Any) -> Any:
     return ssl.create_default_context(cafile=get_cert_path(True if verify is None else verify))
 
 
+#: The events botocore emits while it makes an API call (``BaseClient._make_api_call`` and
+#: ``Endpoint``): a handler on one of them can change, answer or record the request.
+_CALL_EVENTS = (
+    "provide-client-params",
+    "before-parameter-build",
+    "before-endpoint-resolution",
+    "before-call",
+    "request-created",
+    "choose-signer",
+    "before-sign",
+    "before-send",
+    "response-received",
+    "needs-retry",
+    "after-call",
+    "after-call-error",
+)
+#: The attribute by which a ``before-send`` hook that only moves requests to another base URL
+#: (the local emulator's, see ``cdk_ws_api/local/worker_entry.py``) says where it moves a URL.
+REWRITE_URL_ATTRIBUTE = "cdk_ws_api_rewrite_url"
+
+
+def _is_botocores_own(handler: Any) -> bool:
+    module = getattr(handler, "__module__", None) or type(handler).__module__
+    module = str(module)
+    return (module.startswith("botocore.") and module != "botocore.stub") or module.startswith(
+        "boto3."
+    )
+
+
+def _endpoint_after_hooks(client: Any, endpoint_url: str) -> str | None:
+    """The endpoint the fast path may use for ``client``, or None when a handler on its call
+    events is not botocore's own: moto's ``mock_aws`` (a ``before-send`` answer), botocore's
+    ``Stubber``, a tracer or a hook of the caller's expects to see every call, so the calls must
+    go through the client. A hook that only moves requests to another base URL (the local
+    emulator's) is followed instead, and one that says it is off (``enabled = False``, as
+    moto's stubber is whenever ``mock_aws`` is not active) is ignored."""
+    emitter = client.meta.events._emitter  # the HierarchicalEmitter behind the aliaser
+    operation = f"{client.meta.service_model.service_id.hyphenize()}.PostToConnection"
+    for event in _CALL_EVENTS:
+        for handler in emitter._handlers.prefix_search(f"{event}.{operation}"):
+            if event != "before-send" and _is_botocores_own(handler):
+                continue
+            if getattr(handler, "enabled", None) is False:
+                continue  # says it passes calls through (moto's stubber outside mock_aws)
+            rewrite = getattr(handler, REWRITE_URL_ATTRIBUTE, None)
+            if rewrite is None:
+                return None
+            endpoint_url = rewrite(endpoint_url)
+    return endpoint_url
+
+
 def poster_for(client: Any, max_workers: int) -> Poster | None:
     """A ``Poster`` that signs and sends as ``client`` would, or None when it cannot."""
     try:
@@ -363,7 +415,7 @@ def poster_for(client: Any, max_workers: int) -> Poster | None:
         signer = botocore_client._request_signer
         if getattr(signer, "signature_version", "v4") not in ("v4", "s3v4"):
             return None
-        endpoint_url: str = meta.endpoint_url
+        endpoint_url: str | None = _endpoint_after_hooks(botocore_client, meta.endpoint_url)
         region: str | None = meta.region_name
         if not endpoint_url or not region or "?" in endpoint_url or "#" in endpoint_url:
             return None

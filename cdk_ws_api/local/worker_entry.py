@@ -124,14 +124,23 @@ def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
         return
     fallback = rewrites.get("*")
 
-    def rewrite(request: Any, **_: Any) -> None:
-        parts = urlsplit(request.url)
+    def moved(url: str) -> str:
+        parts = urlsplit(url)
         host = parts.netloc.lower()
         base = rewrites.get(host)
         if base is None and host.endswith(".amazonaws.com"):
             base = fallback  # another API's @connections: answered locally, never sent out
-        if base is not None:
-            request.url = base + parts.path + (f"?{parts.query}" if parts.query else "")
+        if base is None:
+            return url
+        return base + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.url = moved(request.url)
+
+    # How lambda_runtime's broadcast, which sends without botocore, learns where this hook
+    # moves a URL (lambda_runtime._signed.REWRITE_URL_ATTRIBUTE; not imported: a worker
+    # imports nothing of the handler's).
+    rewrite.cdk_ws_api_rewrite_url = moved  # type: ignore[attr-defined]
 
     def register(handlers: ModuleType) -> None:
         # Builtin handlers are registered on every botocore session, including ones the

@@ -36,8 +36,18 @@ def handler(event, context):
     if mode == "botocore":
         before = "botocore" in sys.modules
         import botocore.handlers
-        names = [entry[0] for entry in botocore.handlers.BUILTIN_HANDLERS]
-        return {"before": before, "hooked": names.count("before-send.apigatewaymanagementapi")}
+        hooks = [
+            entry[1]
+            for entry in botocore.handlers.BUILTIN_HANDLERS
+            if entry[0] == "before-send.apigatewaymanagementapi"
+        ]
+        move = hooks[0].cdk_ws_api_rewrite_url
+        return {
+            "before": before,
+            "hooked": len(hooks),
+            "moved": move("https://abc.execute-api.us-east-1.amazonaws.com/dev/@connections/a"),
+            "kept": move("https://example.com/x"),
+        }
     if mode == "noise":
         sys.stdout.write("\\x00\\x01 not json {" * 1000 + "\\n")
     return {
@@ -278,5 +288,11 @@ def test_botocore_hook_is_added_only_when_the_handler_imports_botocore(
         finally:
             await pool.close()
 
-    # botocore was not imported by the worker itself, and the hook is there exactly once.
-    assert asyncio.run(run()) == {"before": False, "hooked": 1}
+    # botocore was not imported by the worker itself, and the hook is there exactly once; it
+    # tells where it moves a URL (lambda_runtime's broadcast follows it without botocore)
+    assert asyncio.run(run()) == {
+        "before": False,
+        "hooked": 1,
+        "moved": "http://127.0.0.1:9/-other-api-/dev/@connections/a",
+        "kept": "https://example.com/x",
+    }

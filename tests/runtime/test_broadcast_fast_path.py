@@ -500,3 +500,109 @@ def test_broadcast_over_tls_verifies_the_server_certificate(tmp_path: Any) -> No
         assert Connections(client=lax).broadcast(["a="], "x").sent == ["a="]
     finally:
         stub.stop()
+
+
+# --- calls someone intercepts go through the client ---------------------------------------
+
+
+def _no_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (and refuse) every lookup of a name other than 127.0.0.1: nothing may try to
+    reach AWS."""
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def refuse(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "127.0.0.1":
+            return real(host, *args, **kwargs)
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "lookups are refused in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return looked_up
+
+
+AWS_ENDPOINT = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod"
+
+
+def test_broadcast_under_moto_mock_aws_stays_in_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN moto's in-process mock (it answers every botocore call at "before-send")
+    from moto import mock_aws
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+    looked_up = _no_dns(monkeypatch)
+    with mock_aws():
+        client = boto3.client("apigatewaymanagementapi", endpoint_url=AWS_ENDPOINT)
+        assert _signed.poster_for(client, 4) is None
+        # WHEN broadcasting with a client of the mocked session
+        result = Connections(client=client).broadcast(["a=", "b="], "hi")
+        backend = apigatewaymanagementapi_backends["123456789012"]["us-east-1"]
+        delivered = {cid: c.data for cid, c in backend.connections.items()}
+    # THEN the mock received the posts and nothing tried to reach AWS
+    assert result.sent == ["a=", "b="]
+    assert delivered == {"a%3D": b"hi", "b%3D": b"hi"}
+    assert looked_up == []
+
+
+def test_broadcast_with_a_botocore_stubber_uses_the_stubbed_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.stub import Stubber
+
+    looked_up = _no_dns(monkeypatch)
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=AWS_ENDPOINT)
+    with Stubber(client) as stubber:
+        stubber.add_response("post_to_connection", {}, {"ConnectionId": "a=", "Data": b"x"})
+        stubber.add_client_error(
+            "post_to_connection", "GoneException", "gone", 410, {"ConnectionId": "b=", "Data": b"x"}
+        )
+        result = Connections(client=client).broadcast(["a=", "b="], "x", max_workers=1)
+        stubber.assert_no_pending_responses()
+    assert (result.sent, result.gone, result.failed) == (["a="], ["b="], {})
+    assert looked_up == []
+
+
+def test_a_before_send_hook_of_the_caller_sees_every_post(
+    apigw: ApiGatewayStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a client with a hook of the caller's on "before-send" (tracing, recording...)
+    apigw.known.update({"a=", "b="})
+    seen: list[str] = []
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=apigw.endpoint_url)
+    client.meta.events.register(
+        "before-send.apigatewaymanagementapi", lambda request, **_: seen.append(request.url)
+    )
+    # WHEN broadcasting with it
+    result = Connections(client=client).broadcast(["a=", "b="], "x", max_workers=1)
+    # THEN every post went through the client, so the hook saw it
+    assert result.sent == ["a=", "b="]
+    assert [url.rsplit("/", 1)[1] for url in seen] == ["a%3D", "b%3D"]
+
+
+def test_a_hook_that_only_moves_urls_is_followed_by_the_fast_path(
+    apigw: ApiGatewayStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the local emulator's kind of hook: it moves an AWS URL to a local base URL and says
+    # so through the agreed attribute
+    looked_up = _no_dns(monkeypatch)
+    local = apigw.endpoint_url.rsplit("/", 1)[0]
+
+    def moved(url: str) -> str:
+        return url.replace("https://abc123defg.execute-api.us-east-1.amazonaws.com", local)
+
+    def rewrite(request: Any, **_: Any) -> None:
+        request.url = moved(request.url)
+
+    setattr(rewrite, _signed.REWRITE_URL_ATTRIBUTE, moved)
+    client = boto3.client(
+        "apigatewaymanagementapi", endpoint_url=AWS_ENDPOINT.replace("/prod", "/test")
+    )
+    client.meta.events.register("before-send.apigatewaymanagementapi", rewrite)
+    apigw.known.update({"a=", "b="})
+    # WHEN broadcasting: the fast path is used, towards the moved URL
+    poster = _signed.poster_for(client, 2)
+    assert poster is not None and poster.endpoint_url == f"{local}/test"
+    result = Connections(client=client).broadcast(["a=", "b="], "x")
+    # THEN the stub received both posts, and nothing tried to reach AWS
+    assert result.sent == ["a=", "b="]
+    assert sorted(r.connection_id for r in apigw.requests) == ["a=", "b="]
+    assert looked_up == []
