@@ -14,7 +14,14 @@ from .peers import package_version
 __all__ = ["describe_machine"]
 
 PYTHON_PACKAGES = ("cdk-ws-api", "aws-cdk-lib", "constructs", "jsii", "boto3", "websockets", "moto")
-PEER_PACKAGES = ("aws-lambda-powertools", "pydantic", "serverless", "serverless-offline")
+PEER_PACKAGES = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "serverless",
+    "serverless-offline",
+    "@architect/architect",
+    "@architect/sandbox",
+)
 
 
 def _command(*args: str) -> str:

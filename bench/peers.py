@@ -2,7 +2,9 @@
 
 - PyPI ``aws-lambda-powertools[parser]`` with ``pip install --target bench/.peers/python``;
 - npm ``serverless@3`` and ``serverless-offline@13`` in ``bench/.peers/node`` (v4 of the
-  framework needs an online login; v3 runs offline).
+  framework needs an online login; v3 runs offline);
+- npm ``@architect/architect@12`` (Architect, whose ``arc sandbox`` is the other local
+  WebSocket dev server) in its own ``bench/.peers/arc``.
 
 Each is installed once (a stamp file records it); delete ``bench/.peers`` to reinstall.
 """
@@ -17,10 +19,13 @@ from pathlib import Path
 from .core import PEERS
 
 __all__ = [
+    "ARCHITECT_SPEC",
+    "ARC_DIR",
     "NODE_DIR",
     "POWERTOOLS_SPEC",
     "PYTHON_DIR",
     "SERVERLESS_SPECS",
+    "ensure_architect",
     "ensure_powertools",
     "ensure_serverless",
     "package_version",
@@ -28,8 +33,10 @@ __all__ = [
 
 PYTHON_DIR = PEERS / "python"
 NODE_DIR = PEERS / "node"
+ARC_DIR = PEERS / "arc"
 POWERTOOLS_SPEC = "aws-lambda-powertools[parser]"
 SERVERLESS_SPECS = ("serverless@3", "serverless-offline@13")
+ARCHITECT_SPEC = "@architect/architect@12"
 
 
 def _run(command: list[str], cwd: Path, timeout: float) -> None:
@@ -65,31 +72,44 @@ def ensure_powertools() -> Path:
     return PYTHON_DIR
 
 
+def _ensure_npm(directory: Path, name: str, specs: tuple[str, ...], binary: str) -> Path:
+    """``npm install specs`` in ``directory`` (once, a stamp file records it); returns the
+    executable ``node_modules/.bin/<binary>``."""
+    executable = directory / "node_modules" / ".bin" / binary
+    stamp = directory / ".installed"
+    if not (stamp.exists() and executable.exists()):
+        directory.mkdir(parents=True, exist_ok=True)
+        package = directory / "package.json"
+        if not package.exists():
+            package.write_text(json.dumps({"name": name, "private": True}) + "\n")
+        _run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *specs],
+            cwd=directory,
+            timeout=900,
+        )
+        stamp.write_text(" ".join(specs) + "\n")
+    return executable
+
+
 def ensure_serverless() -> Path:
     """Install serverless v3 + serverless-offline v13 into ``bench/.peers/node`` (once);
     returns the ``serverless`` executable."""
-    binary = NODE_DIR / "node_modules" / ".bin" / "serverless"
-    stamp = NODE_DIR / ".installed"
-    if not (stamp.exists() and binary.exists()):
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        package = NODE_DIR / "package.json"
-        if not package.exists():
-            package.write_text(json.dumps({"name": "bench-peers", "private": True}) + "\n")
-        _run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *SERVERLESS_SPECS],
-            cwd=NODE_DIR,
-            timeout=900,
-        )
-        stamp.write_text(" ".join(SERVERLESS_SPECS) + "\n")
-    return binary
+    return _ensure_npm(NODE_DIR, "bench-peers", SERVERLESS_SPECS, "serverless")
+
+
+def ensure_architect() -> Path:
+    """Install Architect 12 into ``bench/.peers/arc`` (once); returns the ``arc``
+    executable."""
+    return _ensure_npm(ARC_DIR, "bench-peers-arc", (ARCHITECT_SPEC,), "arc")
 
 
 def package_version(name: str) -> str | None:
     """The installed version of a peer (Python distribution or npm package), else None."""
     for info in PYTHON_DIR.glob(f"{name.replace('-', '_')}-*.dist-info"):
         return info.name.removesuffix(".dist-info").rsplit("-", 1)[1]
-    package = NODE_DIR / "node_modules" / name / "package.json"
-    if package.exists():
-        version = json.loads(package.read_text()).get("version")
-        return str(version) if version else None
+    for directory in (NODE_DIR, ARC_DIR):
+        package = directory / "node_modules" / name / "package.json"
+        if package.exists():
+            version = json.loads(package.read_text()).get("version")
+            return str(version) if version else None
     return None
