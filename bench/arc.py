@@ -53,16 +53,15 @@ uses (checked: start, ``@connections``, stop).
 
 from __future__ import annotations
 
-import os
 import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .core import BENCH, PEERS, ROOT
+from .core import BENCH, PEERS
 from .peers import ensure_architect
 from .proc import Server, free_port
-from .sls import FAKE_AWS
+from .sls import peer_environment
 
 __all__ = ["PROJECT_DIR", "ArchitectSandbox"]
 
@@ -151,17 +150,12 @@ class ArchitectSandbox:
         http_port, internal_port = free_port(), free_port()
         events_port, tables_port = free_port(), free_port()
         write_project(internal_port)
-        venv = Path(ROOT / ".venv")
-        env = dict(os.environ)
-        env.update(FAKE_AWS)
-        env.update(
+        env = peer_environment(
             NO_UPDATE_NOTIFIER="1",
             ARC_ENV="testing",
             ARC_INTERNAL_PORT=str(internal_port),
             ARC_EVENTS_PORT=str(events_port),
             ARC_TABLES_PORT=str(tables_port),
-            VIRTUAL_ENV=str(venv),
-            PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", "")]),
         )
         for name in ("ARC_HTTP_PORT", "PORT", "ARC_HOST", "ARC_DB_EXTERNAL", "ARC_LOCAL"):
             env.pop(name, None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from .core import BENCH, PEERS, ROOT
 from .peers import NODE_DIR, ensure_serverless
@@ -67,6 +66,20 @@ FAKE_AWS = {
 }
 
 
+def peer_environment(**extra: str) -> dict[str, str]:
+    """The environment a peer server runs in (serverless-offline, Architect sandbox): this
+    process's, fake AWS credentials, the project's virtualenv first on ``PATH`` (so the
+    ``python3`` the peer starts for a handler has boto3), then ``extra``."""
+    venv = ROOT / ".venv"
+    env = dict(os.environ)
+    env.update(FAKE_AWS)
+    env.update(
+        VIRTUAL_ENV=str(venv), PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+    )
+    env.update(extra)
+    return env
+
+
 class ServerlessOffline:
     """``with ServerlessOffline() as sls:`` → ``sls.websocket_url``, ``sls.pid``."""
 
@@ -95,15 +108,8 @@ class ServerlessOffline:
     def __enter__(self) -> ServerlessOffline:
         http_port, websocket_port, lambda_port = free_port(), free_port(), free_port()
         self._write_service(websocket_port)
-        venv = Path(ROOT / ".venv")
-        env = dict(os.environ)
-        env.update(FAKE_AWS)
-        env.update(
-            SLS_TELEMETRY_DISABLED="1",
-            SLS_NOTIFICATIONS_MODE="off",
-            SLS_DEPRECATION_DISABLE="*",
-            VIRTUAL_ENV=str(venv),
-            PATH=os.pathsep.join([str(venv / "bin"), env.get("PATH", "")]),
+        env = peer_environment(
+            SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off", SLS_DEPRECATION_DISABLE="*"
         )
         self.command = [
             str(self.binary),

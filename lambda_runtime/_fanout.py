@@ -350,31 +350,30 @@ class _Exchange:
             if not self.busy:
                 return
             now = time.monotonic()
-            timeout = max(0.0, min(self._deadlines(now)) - now)
-            for key, mask in select(timeout):
+            earliest = self._expire(now)
+            if earliest is None:  # every request in flight timed out
+                continue
+            for key, mask in select(max(0.0, earliest - now)):
                 conn: _Conn = key.data
                 try:
                     self._on_event(conn, mask)
                 except FanoutError as exc:
                     self._fail(conn, exc)
-            now = time.monotonic()
-            for key in list(self.selector.get_map().values()):
-                conn = key.data
-                if conn.state != _IDLE and conn.deadline <= now:
-                    kind = "connect-timeout" if conn.state < _SENDING else "read-timeout"
-                    self._fail(
-                        conn,
-                        FanoutError(
-                            kind, f"{kind.replace('-', ' ')} after {self._timeout_of(conn):g} s"
-                        ),
-                        retry=False,
-                    )
 
-    def _deadlines(self, now: float) -> list[float]:
-        found = [
-            key.data.deadline for key in self.selector.get_map().values() if key.data.state != _IDLE
-        ]
-        return found or [now]
+    def _expire(self, now: float) -> float | None:
+        """Fail the requests past their deadline; the earliest deadline of the others."""
+        earliest: float | None = None
+        for key in list(self.selector.get_map().values()):
+            conn: _Conn = key.data
+            if conn.state == _IDLE:
+                continue
+            if conn.deadline <= now:
+                kind = "connect-timeout" if conn.state < _SENDING else "read-timeout"
+                message = f"{kind.replace('-', ' ')} after {self._timeout_of(conn):g} s"
+                self._fail(conn, FanoutError(kind, message), retry=False)
+            elif earliest is None or conn.deadline < earliest:
+                earliest = conn.deadline
+        return earliest
 
     def _timeout_of(self, conn: _Conn) -> float:
         origin = self.origin

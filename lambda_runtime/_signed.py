@@ -218,10 +218,6 @@ class Poster:
                 )
         return outcomes
 
-    def post(self, connection_id: str) -> Exception | None:
-        """POST the payload to one connection; None when delivered, else the error."""
-        return self.post_many([connection_id], 1)[0]
-
 
 class _JustInTime:
     """A read-only sequence of the requests for ``ids``, each made when it is read."""

@@ -395,6 +395,24 @@ class Connections:
             raise _translate(exc, connection_id) from exc
 
 
+def _invalid_id(connection_id: object) -> ValueError | None:
+    """``_check_id``'s error as a value (a broadcast reports it per id, never raises)."""
+    try:
+        _check_id(connection_id)
+    except ValueError as error:
+        return error
+    return None
+
+
+def _sleep_before_retry(backoff: float, retry: int) -> None:
+    """Full jitter: a random time up to ``backoff * 2**retry`` (capped), so the retries of
+    all the throttled posts spread over the window."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, backoff * 2**retry)))
+
+
 def _fan_out(
     poster: _signed.Poster,
     ids: list[str],
@@ -404,21 +422,12 @@ def _fan_out(
 ) -> list[Exception | None]:
     """Post to every id through the fast path; the ids throttled (429) are posted again,
     together, after a full-jitter sleep, up to ``max_attempts`` tries in all."""
-    import random
-    import time
 
-    outcomes: list[Exception | None] = [None] * len(ids)
-    todo: list[int] = []
-    for index, connection_id in enumerate(ids):
-        if isinstance(connection_id, str) and connection_id:
-            todo.append(index)
-        else:
-            outcomes[index] = ValueError(
-                f"connection id must be a non-empty string, got {connection_id!r}"
-            )
+    outcomes: list[Exception | None] = [_invalid_id(connection_id) for connection_id in ids]
+    todo = [index for index, invalid in enumerate(outcomes) if invalid is None]
     for attempt in range(max_attempts):
         if attempt:
-            time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, backoff * 2 ** (attempt - 1))))
+            _sleep_before_retry(backoff, attempt - 1)
         errors = poster.post_many([ids[index] for index in todo], concurrency)
         throttled: list[int] = []
         for index, error in zip(todo, errors, strict=True):
@@ -437,11 +446,9 @@ def _fan_out(
 def _post_with_retries(
     post: Callable[[str], None], connection_id: str, max_attempts: int, backoff: float
 ) -> Exception | None:
-    import random
-    import time
-
-    if not isinstance(connection_id, str) or not connection_id:
-        return ValueError(f"connection id must be a non-empty string, got {connection_id!r}")
+    invalid = _invalid_id(connection_id)
+    if invalid is not None:
+        return invalid
     for attempt in range(max_attempts):
         try:
             post(connection_id)
@@ -449,8 +456,7 @@ def _post_with_retries(
         except LimitExceededError as exc:
             if attempt + 1 >= max_attempts:
                 return exc
-            # Full jitter: spreads the retries of all workers over the window.
-            time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, backoff * 2**attempt)))
+            _sleep_before_retry(backoff, attempt)
         except Exception as exc:
             return exc
     return None  # pragma: no cover - the loop always returns
