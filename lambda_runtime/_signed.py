@@ -14,7 +14,7 @@ with well under 0.1 ms of CPU:
   key once per day, one SHA-256 and one HMAC per request. The canonical request is the one
   botocore builds (same signed headers, same double-encoded canonical URI), so the
   ``Authorization`` header is byte-identical to botocore's for the same time (tested);
-- the signed requests are prepared as bytes and sent by ``_fanout``: up to ``max_workers``
+- the signed requests are prepared as bytes and sent by ``_transport``: up to ``max_workers``
   in flight on kept-alive non-blocking sockets driven by the calling thread; the idle
   sockets are cached per endpoint for the life of the execution environment, TLS verified
   with botocore's CA bundle (or the client's ``verify``);
@@ -38,6 +38,8 @@ import _thread
 import hashlib
 import hmac
 import time
+
+from .env import REWRITE_URL_ATTRIBUTE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +122,7 @@ class Poster:
         self._token_line = f"x-amz-security-token:{token}\n" if token else ""
         self._keys: tuple[str, bytes] | None = None
         self._stamp: tuple[int, str] = (-1, "")
-        # A ``_fanout.Origin``: where requests go and the kept-alive sockets to reuse.
+        # A ``_transport.Origin``: where requests go and the kept-alive sockets to reuse.
         self._origin_pool = origin
         # The client's modeled exceptions (``client.exceptions``): ClientError subclasses.
         self._exceptions = exceptions
@@ -197,16 +199,16 @@ class Poster:
         """POST the payload to every id, ``concurrency`` at a time; per id, None when
         delivered, else the botocore exception the client would have raised (never raises for
         an HTTP or connection error)."""
-        from . import _fanout
+        from . import _transport
 
         # Built and signed when sent, not all up front: a 128 KiB payload to 100,000 ids would
         # otherwise hold 12 GiB of requests, and signatures made at the start of a long
         # broadcast could expire (SigV4 allows 5 minutes of clock skew) before their turn.
         requests = _JustInTime(self.request, connection_ids)
-        answers = _fanout.exchange(self._origin_pool, requests, concurrency)
+        answers = _transport.exchange(self._origin_pool, requests, concurrency)
         outcomes: list[Exception | None] = []
         for connection_id, answer in zip(connection_ids, answers, strict=True):
-            if isinstance(answer, _fanout.FanoutError):
+            if isinstance(answer, _transport.TransportError):
                 outcomes.append(
                     _connection_error(answer, self._origin + self.path_for(connection_id))
                 )
@@ -306,7 +308,7 @@ def _connection_error(error: Any, url: str) -> Exception:
 def _origin(
     endpoint_url: str, concurrency: int, verify: Any, connect_timeout: Any, read_timeout: Any
 ) -> Any:
-    """The cached ``_fanout.Origin`` (idle kept-alive sockets) of the endpoint's origin."""
+    """The cached ``_transport.Origin`` (idle kept-alive sockets) of the endpoint's origin."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(endpoint_url)
@@ -317,10 +319,10 @@ def _origin(
         with _lock:
             found = _pools.get(key)
             if found is None:
-                from . import _fanout
+                from . import _transport
 
                 context = _ssl_context(verify) if parts.scheme == "https" else None
-                found = _pools[key] = _fanout.Origin(
+                found = _pools[key] = _transport.Origin(
                     hostname,
                     parts.port or (443 if context is not None else 80),
                     ssl_context=context,
@@ -362,9 +364,6 @@ _CALL_EVENTS = (
     "after-call",
     "after-call-error",
 )
-#: The attribute by which a ``before-send`` hook that only moves requests to another base URL
-#: (the local emulator's, see ``cdk_ws_api/local/worker_entry.py``) says where it moves a URL.
-REWRITE_URL_ATTRIBUTE = "cdk_ws_api_rewrite_url"
 
 
 def _is_botocores_own(handler: Any) -> bool:

@@ -18,7 +18,7 @@ less on Lambda's small memory sizes, which get a fraction of a vCPU. It resolves
 credentials, region and endpoint of the boto3 client once, signs each POST with SigV4 itself
 (byte-identical to botocore's signature) and keeps ``max_workers`` kept-alive connections
 busy from the calling thread (non-blocking sockets, no thread per request): well under
-0.1 ms of CPU per message (see ``_signed`` and ``_fanout``). Answers and connection errors are
+0.1 ms of CPU per message (see ``_signed`` and ``_transport``). Answers and connection errors are
 mapped to the same typed errors as ``send``. A ``client=`` that is not a botocore client, or a
 client without credentials or behind a proxy, is used as it is, one call per message.
 

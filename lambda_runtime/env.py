@@ -1,8 +1,10 @@
-"""Names of the environment variables the cdk-ws-api constructs set on every route handler.
+"""Names that cross parts: the environment variables the cdk-ws-api constructs set on every
+route handler, and the attribute of the local emulator's URL-moving hook.
 
 This module is the single place these names are defined: the constructs (``cdk_ws_api``) and
 the local emulator import them from here, and the runtime reads them at call time (never at
-import time, so a test or the emulator can change them between invocations).
+import time, so a test or the emulator can change them between invocations). It imports
+nothing, so a worker process can import it without loading the rest of the runtime.
 
 =====================================  ======================================================
 Variable                               Meaning
@@ -29,6 +31,7 @@ __all__ = [
     "DEFAULT_TTL_ATTRIBUTE",
     "MANAGEMENT_ENDPOINT",
     "PARTITION_KEY",
+    "REWRITE_URL_ATTRIBUTE",
 ]
 
 CONNECTION_TABLE = "WS_API_CONNECTION_TABLE"
@@ -44,3 +47,9 @@ DEFAULT_TTL_ATTRIBUTE = "expiresAt"
 #: Default name of the grouping GSI and of its partition key attribute (string).
 DEFAULT_GROUP_INDEX = "byGroup"
 DEFAULT_GROUP_ATTRIBUTE = "groupId"
+
+#: The attribute by which a botocore ``before-send`` hook that only moves requests to another
+#: base URL (the local emulator's, ``cdk_ws_api/local/worker_entry.py``) says where it moves a
+#: URL: a callable ``str -> str``. ``Connections.broadcast``'s fast path, which sends without
+#: botocore, follows it instead of falling back to the client.
+REWRITE_URL_ATTRIBUTE = "cdk_ws_api_rewrite_url"

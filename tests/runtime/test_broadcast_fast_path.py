@@ -20,6 +20,7 @@ from lambda_runtime import (
     ManagementApiError,
     _aws,
     _signed,
+    env,
 )
 
 from .apigw_stub import ApiGatewayStub, Recorded
@@ -592,7 +593,7 @@ def test_a_hook_that_only_moves_urls_is_followed_by_the_fast_path(
     def rewrite(request: Any, **_: Any) -> None:
         request.url = moved(request.url)
 
-    setattr(rewrite, _signed.REWRITE_URL_ATTRIBUTE, moved)
+    setattr(rewrite, env.REWRITE_URL_ATTRIBUTE, moved)
     client = boto3.client(
         "apigatewaymanagementapi", endpoint_url=AWS_ENDPOINT.replace("/prod", "/test")
     )

@@ -1,4 +1,4 @@
-"""The transport of ``broadcast``'s fast path (``lambda_runtime._fanout``) against real servers.
+"""The transport of ``broadcast``'s fast path (``lambda_runtime._transport``) against real servers.
 
 Every server here is a :class:`ScriptedServer`: a raw-socket HTTP/1.1 server on 127.0.0.1 (a
 port the OS picks) in daemon threads, where each test decides exactly which bytes answer each
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_runtime import _fanout
+from lambda_runtime import _transport
 
 from .tls import self_signed_certificate
 
@@ -200,16 +200,16 @@ def request(path: str, body: bytes = b"") -> bytes:
     ).encode() + body
 
 
-def ok_body(result: _fanout.Response | _fanout.FanoutError) -> bytes:
+def ok_body(result: _transport.Response | _transport.TransportError) -> bytes:
     """The body of a 200 answer (fails the test on anything else)."""
-    assert isinstance(result, _fanout.Response), f"{result.kind}: {result}"
+    assert isinstance(result, _transport.Response), f"{result.kind}: {result}"
     assert result.status == 200
     return result.body
 
 
-def kinds(results: Sequence[_fanout.Response | _fanout.FanoutError]) -> list[str | int]:
+def kinds(results: Sequence[_transport.Response | _transport.TransportError]) -> list[str | int]:
     """Each result's error kind, or its status for an answer."""
-    return [r.kind if isinstance(r, _fanout.FanoutError) else r.status for r in results]
+    return [r.kind if isinstance(r, _transport.TransportError) else r.status for r in results]
 
 
 @pytest.fixture
@@ -232,14 +232,14 @@ def serve() -> Iterator[Callable[..., ScriptedServer]]:
 
 
 @pytest.fixture
-def origin_of() -> Iterator[Callable[..., _fanout.Origin]]:
+def origin_of() -> Iterator[Callable[..., _transport.Origin]]:
     """Origins of 127.0.0.1 ports (their idle sockets closed after the test)."""
-    origins: list[_fanout.Origin] = []
+    origins: list[_transport.Origin] = []
 
-    def make(port: int, **options: object) -> _fanout.Origin:
+    def make(port: int, **options: object) -> _transport.Origin:
         # Short timeouts by default, so that a regression fails in seconds rather than hangs.
         options = {"connect_timeout": 2.0, "read_timeout": 2.0, **options}
-        origin = _fanout.Origin("127.0.0.1", port, **options)  # type: ignore[arg-type]
+        origin = _transport.Origin("127.0.0.1", port, **options)  # type: ignore[arg-type]
         origins.append(origin)
         return origin
 
@@ -252,14 +252,14 @@ def origin_of() -> Iterator[Callable[..., _fanout.Origin]]:
 
 
 def test_answers_come_back_in_order_over_at_most_concurrency_kept_alive_connections(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server answering each request with its path
     server = serve()
     origin = origin_of(server.port)
     paths = [f"/r/{i}" for i in range(200)]
     # WHEN 200 requests are exchanged with concurrency 8
-    results = _fanout.exchange(origin, [request(p) for p in paths], 8)
+    results = _transport.exchange(origin, [request(p) for p in paths], 8)
     # THEN every answer is its own request's, in order
     assert [ok_body(r) for r in results] == [p.encode() for p in paths]
     # AND the server read each request once, over exactly 8 connections, each kept alive
@@ -268,41 +268,41 @@ def test_answers_come_back_in_order_over_at_most_concurrency_kept_alive_connecti
     per_connection = [sum(1 for c, _ in server.paths() if c == n) for n in range(8)]
     assert all(count > 1 for count in per_connection), per_connection
     # AND the answers say which connection carried them (the client saw the same thing)
-    carried_by = {r.headers["x-connection"] for r in results if isinstance(r, _fanout.Response)}
+    carried_by = {r.headers["x-connection"] for r in results if isinstance(r, _transport.Response)}
     assert carried_by == {str(n) for n in range(8)}
 
     # WHEN the origin is used again
-    again = _fanout.exchange(origin, [request(f"/again/{i}") for i in range(50)], 8)
+    again = _transport.exchange(origin, [request(f"/again/{i}") for i in range(50)], 8)
     # THEN the idle connections of the first call carry the second, none is opened
     assert [ok_body(r) for r in again] == [f"/again/{i}".encode() for i in range(50)]
     assert server.accepts == 8
 
 
 def test_no_more_connections_than_requests(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve()
-    results = _fanout.exchange(origin_of(server.port), [request("/a"), request("/b")], 16)
+    results = _transport.exchange(origin_of(server.port), [request("/a"), request("/b")], 16)
     assert [ok_body(r) for r in results] == [b"/a", b"/b"]
     assert server.accepts == 2
 
 
 def test_nothing_to_send_opens_nothing(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve()
-    assert _fanout.exchange(origin_of(server.port), [], 8) == []
+    assert _transport.exchange(origin_of(server.port), [], 8) == []
     assert server.accepts == 0
 
 
 def test_the_request_bytes_reach_the_server_unchanged(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN request bodies larger than a socket buffer would take at once
     server = serve()
     bodies = [bytes([i]) * (3_000_000 + i) for i in range(3)]
     # WHEN they are posted
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port), [request(f"/{i}", b) for i, b in enumerate(bodies)], 2
     )
     # THEN all arrive whole (non-blocking sends resumed until done)
@@ -401,7 +401,7 @@ def test_answer_framings(
     name: str,
     written: str,
     serve: Callable[..., ScriptedServer],
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN a server answering every request with this framing, in one write or byte by byte
     framing = FRAMINGS[name]
@@ -414,12 +414,12 @@ def test_answer_framings(
 
     server = serve(script)
     # WHEN three requests are exchanged one at a time
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port), [request("/1"), request("/2"), request("/3")], 1
     )
     # THEN each is the whole answer: status, body, headers (names lowercased, last one wins)
     for result in results:
-        assert isinstance(result, _fanout.Response), f"{result.kind}: {result}"
+        assert isinstance(result, _transport.Response), f"{result.kind}: {result}"
         assert (result.status, result.body) == (framing.status, framing.body)
         assert framing.headers.items() <= result.headers.items()
         assert "link" not in result.headers  # an interim answer's headers are not kept
@@ -432,7 +432,7 @@ def test_answer_framings(
 def test_every_split_of_an_answer_parses_the_same(name: str) -> None:
     # GIVEN an answer that arrives one byte at a time (every possible split point)
     framing = FRAMINGS[name]
-    parser = _fanout._AnswerParser()
+    parser = _transport._AnswerParser()
     buffer = bytearray()
     for i in range(len(framing.answer)):
         assert not parser.done, f"complete after {i} of {len(framing.answer)} bytes"
@@ -449,7 +449,7 @@ def test_every_split_of_an_answer_parses_the_same(name: str) -> None:
 
 
 def test_connection_close_is_honoured_even_if_the_server_keeps_the_connection_open(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that says "Connection: close" but leaves its side open and silent
     def script(received: Received) -> list[Action]:
@@ -458,7 +458,7 @@ def test_connection_close_is_honoured_even_if_the_server_keeps_the_connection_op
     server = serve(script)
     paths = [f"/{i}" for i in range(10)]
     # WHEN ten requests are exchanged with concurrency 3
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port, read_timeout=2.0), [request(p) for p in paths], 3
     )
     # THEN all succeed, each on a connection of its own (none reused, nothing hangs)
@@ -468,7 +468,7 @@ def test_connection_close_is_honoured_even_if_the_server_keeps_the_connection_op
 
 
 def test_connection_close_then_close_from_the_server(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that closes every connection after one answer, as it announces
     def script(received: Received) -> list[Action]:
@@ -477,8 +477,8 @@ def test_connection_close_then_close_from_the_server(
     server = serve(script)
     origin = origin_of(server.port)
     # WHEN requests are exchanged, twice
-    first = _fanout.exchange(origin, [request(f"/a{i}") for i in range(5)], 2)
-    second = _fanout.exchange(origin, [request(f"/b{i}") for i in range(3)], 2)
+    first = _transport.exchange(origin, [request(f"/a{i}") for i in range(5)], 2)
+    second = _transport.exchange(origin, [request(f"/b{i}") for i in range(3)], 2)
     # THEN every request succeeded on a new connection, and was sent exactly once
     assert [ok_body(r) for r in first + second] == [
         *(f"/a{i}".encode() for i in range(5)),
@@ -492,15 +492,15 @@ def test_connection_close_then_close_from_the_server(
 
 
 def test_an_idle_connection_closed_between_calls_is_replaced(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN an origin holding a kept-alive connection, which the server then closes
     server = serve()
     origin = origin_of(server.port)
-    assert [ok_body(r) for r in _fanout.exchange(origin, [request("/a")], 4)] == [b"/a"]
+    assert [ok_body(r) for r in _transport.exchange(origin, [request("/a")], 4)] == [b"/a"]
     server.close_connection(0)
     # WHEN the origin is used again
-    results = _fanout.exchange(origin, [request("/b"), request("/c")], 1)
+    results = _transport.exchange(origin, [request("/b"), request("/c")], 1)
     # THEN the requests go over a new connection, each sent exactly once
     assert [ok_body(r) for r in results] == [b"/b", b"/c"]
     assert server.paths() == [(0, "/a"), (1, "/b"), (1, "/c")]
@@ -511,7 +511,7 @@ def test_an_idle_connection_closed_between_calls_is_replaced(
 def test_a_request_on_a_reused_connection_closed_unanswered_is_resent_once(
     same_call: bool,
     serve: Callable[..., ScriptedServer],
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN a server that closes its first connection, unanswered, after reading a 2nd request
     def script(received: Received) -> list[Action]:
@@ -523,10 +523,10 @@ def test_a_request_on_a_reused_connection_closed_unanswered_is_resent_once(
     origin = origin_of(server.port)
     # WHEN a request goes over that kept-alive connection (in the same call or the next one)
     if same_call:
-        results = _fanout.exchange(origin, [request("/a"), request("/b")], 1)
+        results = _transport.exchange(origin, [request("/a"), request("/b")], 1)
     else:
-        results = _fanout.exchange(origin, [request("/a")], 1)
-        results += _fanout.exchange(origin, [request("/b")], 1)
+        results = _transport.exchange(origin, [request("/a")], 1)
+        results += _transport.exchange(origin, [request("/b")], 1)
     # THEN it is sent again, once, on a new connection, and its answer returned
     assert [ok_body(r) for r in results] == [b"/a", b"/b"]
     assert server.paths() == [(0, "/a"), (0, "/b"), (1, "/b")]
@@ -534,7 +534,7 @@ def test_a_request_on_a_reused_connection_closed_unanswered_is_resent_once(
 
 
 def test_a_resent_request_closed_again_is_reported_closed(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that closes every connection, unanswered, on reading /b
     def script(received: Received) -> list[Action]:
@@ -543,7 +543,7 @@ def test_a_resent_request_closed_again_is_reported_closed(
     server = serve(script)
     # WHEN /b follows /a on a kept-alive connection, and /c follows
     started = time.monotonic()
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port), [request("/a"), request("/b"), request("/c")], 1
     )
     # THEN /b was sent twice (the reused connection, then a new one) and is "closed"
@@ -554,7 +554,7 @@ def test_a_resent_request_closed_again_is_reported_closed(
 
 
 def test_a_request_answered_100_continue_then_closed_is_not_resent(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that, on a kept-alive connection, answers /b "100 Continue" then closes
     def script(received: Received) -> list[Action]:
@@ -564,30 +564,30 @@ def test_a_request_answered_100_continue_then_closed_is_not_resent(
 
     server = serve(script)
     # WHEN /b follows /a on that connection
-    results = _fanout.exchange(origin_of(server.port), [request("/a"), request("/b")], 1)
+    results = _transport.exchange(origin_of(server.port), [request("/a"), request("/b")], 1)
     # THEN /b is an error and was not sent again: bytes of an answer came, so the server did
     # act on it (the resend is only for a stale keep-alive closed before any answer byte)
     assert ok_body(results[0]) == b"/a"
-    assert isinstance(results[1], _fanout.FanoutError)
+    assert isinstance(results[1], _transport.TransportError)
     assert results[1].kind in ("closed", "protocol")
     assert server.paths() == [(0, "/a"), (0, "/b")]
 
 
 def test_a_new_connection_closed_unanswered_is_not_resent(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that closes every connection on the first request, unanswered
     server = serve(lambda received: [CLOSE])
     # WHEN two requests are sent, each over a new connection
-    results = _fanout.exchange(origin_of(server.port), [request("/a"), request("/b")], 2)
+    results = _transport.exchange(origin_of(server.port), [request("/a"), request("/b")], 2)
     # THEN both are "closed", each sent once (a new connection's close is not a stale keep-alive)
     assert kinds(results) == ["closed", "closed"]
     assert sorted(p for _, p in server.paths()) == ["/a", "/b"]
-    assert all(isinstance(r, _fanout.FanoutError) and r.cause is None for r in results)
+    assert all(isinstance(r, _transport.TransportError) and r.cause is None for r in results)
 
 
 def test_a_connection_reset_right_after_an_answer(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that answers with keep-alive, then resets the connection at once (RST)
     def script(received: Received) -> list[Action]:
@@ -599,7 +599,7 @@ def test_a_connection_reset_right_after_an_answer(
         paths = [f"/{attempt}/{i}" for i in range(3)]
         # WHEN requests follow each other on that connection (the next one may be sent after
         # the reset arrived: sending fails with EPIPE, or before: the answer is ECONNRESET)
-        results = _fanout.exchange(origin, [request(p) for p in paths], 1)
+        results = _transport.exchange(origin, [request(p) for p in paths], 1)
         # THEN each is sent again on a new connection and answered; nothing is raised
         assert [ok_body(r) for r in results] == [p.encode() for p in paths]
     # AND the server read each request exactly once
@@ -612,7 +612,7 @@ def test_a_connection_reset_right_after_an_answer(
 
 
 def test_a_silent_server_times_out_and_the_other_requests_succeed(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that reads /hang but never answers it, and answers everything else
     def script(received: Received) -> list[Action]:
@@ -623,7 +623,7 @@ def test_a_silent_server_times_out_and_the_other_requests_succeed(
     paths = ["/hang", "/1", "/2", "/3", "/4"]
     # WHEN it is part of an exchange with a read timeout of 0.3 s
     started = time.monotonic()
-    results = _fanout.exchange(origin, [request(p) for p in paths], 2)
+    results = _transport.exchange(origin, [request(p) for p in paths], 2)
     elapsed = time.monotonic() - started
     # THEN it is a "read-timeout" after about 0.3 s, and the others were answered
     assert kinds(results) == ["read-timeout", 200, 200, 200, 200]
@@ -632,13 +632,13 @@ def test_a_silent_server_times_out_and_the_other_requests_succeed(
     assert server.accepts == 2
     # AND the silent connection is not kept: the next call is answered at once over the other
     started = time.monotonic()
-    assert [ok_body(r) for r in _fanout.exchange(origin, [request("/5")], 2)] == [b"/5"]
+    assert [ok_body(r) for r in _transport.exchange(origin, [request("/5")], 2)] == [b"/5"]
     assert time.monotonic() - started < 0.25
     assert server.paths()[-1] == (1, "/5")
 
 
 def test_the_read_timeout_bounds_silence_not_the_whole_answer(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server that takes 0.5 s to answer, in pieces 0.1 s apart
     data = answer(b"slow but steady")
@@ -654,24 +654,24 @@ def test_the_read_timeout_bounds_silence_not_the_whole_answer(
     server = serve(script)
     # WHEN the read timeout is 0.3 s
     started = time.monotonic()
-    results = _fanout.exchange(origin_of(server.port, read_timeout=0.3), [request("/")], 1)
+    results = _transport.exchange(origin_of(server.port, read_timeout=0.3), [request("/")], 1)
     # THEN the answer is complete
     assert [ok_body(r) for r in results] == [b"slow but steady"]
     assert time.monotonic() - started >= 0.45
 
 
 def test_silence_in_the_middle_of_a_body_is_a_read_timeout_not_a_short_answer(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve(lambda received: [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", HANG])
     started = time.monotonic()
-    results = _fanout.exchange(origin_of(server.port, read_timeout=0.3), [request("/")], 1)
+    results = _transport.exchange(origin_of(server.port, read_timeout=0.3), [request("/")], 1)
     assert kinds(results) == ["read-timeout"]
     assert 0.29 <= time.monotonic() - started < 1.5
 
 
 def test_a_server_that_never_accepts_is_a_connect_timeout(
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN a listener whose accept queue is full (backlog 0, one connection never accepted):
     # the kernel drops further SYNs, so connecting hangs
@@ -682,7 +682,7 @@ def test_a_server_that_never_accepts_is_a_connect_timeout(
     try:
         # WHEN requests go to it with a connect timeout of 0.3 s
         started = time.monotonic()
-        results = _fanout.exchange(
+        results = _transport.exchange(
             origin_of(listener.getsockname()[1], connect_timeout=0.3, read_timeout=5.0),
             [request("/a"), request("/b")],
             2,
@@ -700,7 +700,7 @@ def test_a_server_that_never_accepts_is_a_connect_timeout(
 
 
 def test_a_refused_connection_is_a_connect_error_for_every_request(
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN a port bound by nobody listening (kept bound so no one else takes it)
     bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -708,7 +708,7 @@ def test_a_refused_connection_is_a_connect_error_for_every_request(
     try:
         # WHEN requests go to it
         started = time.monotonic()
-        results = _fanout.exchange(
+        results = _transport.exchange(
             origin_of(bound.getsockname()[1]), [request(f"/{i}") for i in range(5)], 2
         )
     finally:
@@ -716,7 +716,7 @@ def test_a_refused_connection_is_a_connect_error_for_every_request(
     # THEN each is a "connect" error caused by ECONNREFUSED, at once
     assert kinds(results) == ["connect"] * 5
     for result in results:
-        assert isinstance(result, _fanout.FanoutError)
+        assert isinstance(result, _transport.TransportError)
         assert isinstance(result.cause, OSError)
         assert result.cause.errno == errno.ECONNREFUSED
     assert time.monotonic() - started < 1.0
@@ -734,11 +734,11 @@ def test_a_refused_address_falls_back_to_the_next_one(
     stream = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
     answers = [(*stream, ("127.0.0.1", dead)), (*stream, ("127.0.0.1", server.port))]
     monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
-    origin = _fanout.Origin("api.example", 80, connect_timeout=2.0, read_timeout=2.0)
+    origin = _transport.Origin("api.example", 80, connect_timeout=2.0, read_timeout=2.0)
     try:
         # WHEN requests go to it, several connections at once
         paths = [f"/{i}" for i in range(6)]
-        results = _fanout.exchange(origin, [request(p) for p in paths], 3)
+        results = _transport.exchange(origin, [request(p) for p in paths], 3)
     finally:
         bound.close()
         origin.close()
@@ -762,13 +762,13 @@ def test_an_unresolvable_host_is_a_resolve_error_for_every_request(
         return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    origin = _fanout.Origin("no-such-host.invalid", 443)
+    origin = _transport.Origin("no-such-host.invalid", 443)
     # WHEN requests go to it
-    results = _fanout.exchange(origin, [request(f"/{i}") for i in range(4)], 2)
+    results = _transport.exchange(origin, [request(f"/{i}") for i in range(4)], 2)
     # THEN each is a "resolve" error carrying the resolver's error
     assert kinds(results) == ["resolve"] * 4
     for result in results:
-        assert isinstance(result, _fanout.FanoutError)
+        assert isinstance(result, _transport.TransportError)
         assert isinstance(result.cause, socket.gaierror)
         assert "no-such-host.invalid" in str(result)
     # AND the name was looked up once for the call, not once per request (each lookup blocks
@@ -801,7 +801,7 @@ MALFORMED: dict[str, list[Action]] = {
 
 @pytest.mark.parametrize("name", list(MALFORMED))
 def test_a_malformed_answer_is_a_protocol_error(
-    name: str, serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    name: str, serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a server answering /bad with a malformed answer (and then nothing more, unless it
     # closes), and /good normally
@@ -813,7 +813,7 @@ def test_a_malformed_answer_is_a_protocol_error(
     server = serve(script)
     # WHEN /bad then /good are exchanged over one connection at a time
     started = time.monotonic()
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port, read_timeout=3.0), [request("/bad"), request("/good")], 1
     )
     # THEN /bad is a "protocol" error (never a truncated answer), found without waiting for
@@ -838,7 +838,7 @@ def connected(server: ScriptedServer, count: int) -> list[socket.socket]:
 
 
 def test_take_drops_the_idle_sockets_the_server_closed(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN an origin holding three idle connections, the 2nd of which the server closed
     server = serve()
@@ -860,7 +860,7 @@ def test_take_drops_the_idle_sockets_the_server_closed(
 
 
 def test_take_gives_at_most_what_is_asked(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve()
     origin = origin_of(server.port)
@@ -875,7 +875,7 @@ def test_take_gives_at_most_what_is_asked(
 
 
 def test_give_keeps_at_most_max_idle_and_closes_the_others(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve()
     origin = origin_of(server.port, max_idle=2)
@@ -891,7 +891,7 @@ def test_give_keeps_at_most_max_idle_and_closes_the_others(
 
 
 def test_close_closes_the_idle_sockets(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     server = serve()
     origin = origin_of(server.port)
@@ -903,14 +903,14 @@ def test_close_closes_the_idle_sockets(
 
 
 def test_an_exchange_keeps_at_most_max_idle_connections(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN an origin keeping two idle connections
     server = serve()
     origin = origin_of(server.port, max_idle=2)
     # WHEN two calls use four connections each
-    first = _fanout.exchange(origin, [request(f"/a{i}") for i in range(8)], 4)
-    second = _fanout.exchange(origin, [request(f"/b{i}") for i in range(8)], 4)
+    first = _transport.exchange(origin, [request(f"/a{i}") for i in range(8)], 4)
+    second = _transport.exchange(origin, [request(f"/b{i}") for i in range(8)], 4)
     # THEN the second reused the two kept and opened two more
     assert len([ok_body(r) for r in first + second]) == 16
     assert server.accepts == 6
@@ -920,7 +920,7 @@ def test_an_exchange_keeps_at_most_max_idle_connections(
 
 
 def test_concurrent_calls_from_threads_share_an_origin_safely(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN one origin used by four threads at once, each making several calls
     server = serve()
@@ -934,7 +934,7 @@ def test_concurrent_calls_from_threads_share_an_origin_safely(
             for call in range(5):
                 paths = [f"/{thread}/{call}/{i}" for i in range(20)]
                 got += [
-                    ok_body(r) for r in _fanout.exchange(origin, [request(p) for p in paths], 4)
+                    ok_body(r) for r in _transport.exchange(origin, [request(p) for p in paths], 4)
                 ]
             answers[thread] = got
         except BaseException as exc:  # reported by the test's thread
@@ -976,7 +976,7 @@ def big_body(path: str) -> bytes:
 def test_https_with_large_answers_over_kept_alive_connections(
     certificate: tuple[Path, Path],
     serve: Callable[..., ScriptedServer],
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN an HTTPS server answering 300 KB per request (many TLS records), the last
     # request's answer chunked in uneven pieces, each its own TLS record
@@ -995,8 +995,8 @@ def test_https_with_large_answers_over_kept_alive_connections(
     origin = origin_of(server.port, ssl_context=context)
     paths = [f"/big/{i}" for i in range(6)]
     # WHEN requests are exchanged with concurrency 2, then once more
-    results = _fanout.exchange(origin, [request(p, b"x" * 1000) for p in paths], 2)
-    again = _fanout.exchange(origin, [request("/big/again"), request("/chunked")], 2)
+    results = _transport.exchange(origin, [request(p, b"x" * 1000) for p in paths], 2)
+    again = _transport.exchange(origin, [request("/big/again"), request("/chunked")], 2)
     # THEN every answer is whole and its own
     assert [ok_body(r) for r in results] == [big_body(p) for p in paths]
     assert [ok_body(r) for r in again] == [big_body("/big/again"), big_body("/chunked")]
@@ -1009,7 +1009,7 @@ def test_https_with_large_answers_over_kept_alive_connections(
 def test_https_answers_in_small_tls_records(
     certificate: tuple[Path, Path],
     serve: Callable[..., ScriptedServer],
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN an HTTPS server writing its answer a few bytes per TLS record
     data = answer(b"0123456789" * 20, headers=["X-Small: records"])
@@ -1019,7 +1019,7 @@ def test_https_answers_in_small_tls_records(
     )
     context = ssl.create_default_context(cafile=str(certificate[0]))
     # WHEN requests are exchanged
-    results = _fanout.exchange(
+    results = _transport.exchange(
         origin_of(server.port, ssl_context=context), [request(f"/{i}") for i in range(4)], 2
     )
     # THEN the answers are whole
@@ -1028,7 +1028,7 @@ def test_https_answers_in_small_tls_records(
 
 
 def test_a_tls_handshake_that_never_completes_is_a_connect_timeout(
-    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _fanout.Origin]
+    serve: Callable[..., ScriptedServer], origin_of: Callable[..., _transport.Origin]
 ) -> None:
     # GIVEN a plain-HTTP server, which reads the client's TLS hello as the start of a request
     # head and waits for its end: the handshake never progresses
@@ -1037,7 +1037,7 @@ def test_a_tls_handshake_that_never_completes_is_a_connect_timeout(
     origin = origin_of(server.port, ssl_context=context, connect_timeout=0.3)
     # WHEN HTTPS requests go to it with a connect timeout of 0.3 s
     started = time.monotonic()
-    results = _fanout.exchange(origin, [request("/a"), request("/b")], 2)
+    results = _transport.exchange(origin, [request("/a"), request("/b")], 2)
     # THEN both are "connect-timeout" (the timeout covers connect and handshake) after ~0.3 s
     assert kinds(results) == ["connect-timeout", "connect-timeout"]
     assert 0.29 <= time.monotonic() - started < 1.5
@@ -1048,16 +1048,16 @@ def test_a_tls_handshake_that_never_completes_is_a_connect_timeout(
 def test_https_with_an_untrusted_certificate_is_a_tls_error(
     certificate: tuple[Path, Path],
     serve: Callable[..., ScriptedServer],
-    origin_of: Callable[..., _fanout.Origin],
+    origin_of: Callable[..., _transport.Origin],
 ) -> None:
     # GIVEN an HTTPS server with a self-signed certificate the client's context does not trust
     server = serve(tls=server_context(certificate))
     origin = origin_of(server.port, ssl_context=ssl.create_default_context())
     # WHEN requests go to it
-    results = _fanout.exchange(origin, [request("/a"), request("/b"), request("/c")], 2)
+    results = _transport.exchange(origin, [request("/a"), request("/b"), request("/c")], 2)
     # THEN each is a "tls" error caused by the verification failure, and nothing was sent
     assert kinds(results) == ["tls", "tls", "tls"]
     for result in results:
-        assert isinstance(result, _fanout.FanoutError)
+        assert isinstance(result, _transport.TransportError)
         assert isinstance(result.cause, ssl.SSLCertVerificationError)
     assert server.paths() == []

@@ -21,7 +21,7 @@ What it does and does not do:
 - ``connect_timeout`` bounds connect + TLS handshake, ``read_timeout`` the silence while
   waiting for (the rest of) an answer, as botocore's socket timeouts do.
 
-Failures are returned, not raised, per request: :class:`FanoutError` with a ``kind`` the caller
+Failures are returned, not raised, per request: :class:`TransportError` with a ``kind`` the caller
 maps (``resolve``, ``connect``, ``connect-timeout``, ``read-timeout``, ``tls``, ``closed``,
 ``protocol``).
 """
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         def __getitem__(self, index: int, /) -> bytes: ...
 
 
-__all__ = ["FanoutError", "Origin", "Response", "exchange"]
+__all__ = ["Origin", "Response", "TransportError", "exchange"]
 
 _RECV = 65536
 _MAX_HEAD = 65536
@@ -66,7 +66,7 @@ class Response:
         self.body = body
 
 
-class FanoutError(Exception):
+class TransportError(Exception):
     """A request that got no complete answer; ``kind`` says why, ``cause`` is the OS error."""
 
     def __init__(self, kind: str, message: str, cause: BaseException | None = None) -> None:
@@ -200,7 +200,7 @@ class _AnswerParser:
         self.seen = False  # any byte of an answer (a 1xx interim one included)
 
     def feed(self, buf: bytearray) -> None:
-        """Consume what it can of ``buf`` (in place); raise FanoutError on a malformed answer."""
+        """Consume what it can of ``buf`` (in place); raise TransportError on a malformed answer."""
         if buf:
             self.seen = True
         while not self.done:
@@ -208,7 +208,7 @@ class _AnswerParser:
                 end = buf.find(b"\r\n\r\n")
                 if end < 0:
                     if len(buf) > _MAX_HEAD:
-                        raise FanoutError("protocol", "answer head too large")
+                        raise TransportError("protocol", "answer head too large")
                     return
                 head = bytes(buf[:end]).decode("latin-1")
                 del buf[: end + 4]
@@ -230,7 +230,7 @@ class _AnswerParser:
                 try:
                     self.chunk_left = int(size_text, 16)
                 except ValueError:
-                    raise FanoutError("protocol", f"bad chunk size {size_text!r}") from None
+                    raise TransportError("protocol", f"bad chunk size {size_text!r}") from None
                 self.mode = "chunk-data" if self.chunk_left else "chunk-trailer"
             elif self.mode == "chunk-data":
                 if len(buf) < self.chunk_left + 2:
@@ -260,7 +260,7 @@ class _AnswerParser:
         lines = head.split("\r\n")
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise FanoutError("protocol", f"bad status line {lines[0]!r}")
+            raise TransportError("protocol", f"bad status line {lines[0]!r}")
         status = int(parts[1])
         if 100 <= status < 200:  # interim answer (100 Continue...): the real one follows
             return
@@ -282,7 +282,7 @@ class _AnswerParser:
             try:
                 self.length = int(headers["content-length"])
             except ValueError:
-                raise FanoutError("protocol", "bad Content-Length") from None
+                raise TransportError("protocol", "bad Content-Length") from None
             self.mode = "length"
             self.done = self.length == 0
         else:
@@ -299,7 +299,9 @@ class _AnswerParser:
         return Response(self.status, self.headers, bytes(self.body))
 
 
-def exchange(origin: Origin, requests: Requests, concurrency: int) -> list[Response | FanoutError]:
+def exchange(
+    origin: Origin, requests: Requests, concurrency: int
+) -> list[Response | TransportError]:
     """Send every request (complete HTTP/1.1 request bytes) and return the answers in order.
 
     Each item of ``requests`` is read when its request is sent (again if it is resent), so a
@@ -311,7 +313,7 @@ class _Exchange:
     def __init__(self, origin: Origin, requests: Requests, concurrency: int) -> None:
         self.origin = origin
         self.requests = requests
-        self.results: list[Response | FanoutError | None] = [None] * len(requests)
+        self.results: list[Response | TransportError | None] = [None] * len(requests)
         self.pending = deque(range(len(requests)))
         self.retried: set[int] = set()
         self.selector = selectors.DefaultSelector()
@@ -322,7 +324,7 @@ class _Exchange:
         self.resolve_error: OSError | None = None  # or its failure, once per exchange too
         self.address_index = 0  # the address new connections use; the next after a refusal
 
-    def run(self) -> list[Response | FanoutError]:
+    def run(self) -> list[Response | TransportError]:
         for sock in self.origin.take(self.concurrency):
             conn = _Conn(sock, _IDLE, reused=True)
             self.selector.register(sock, selectors.EVENT_READ, conn)
@@ -339,7 +341,7 @@ class _Exchange:
                 _close(key.fileobj)  # type: ignore[arg-type]
             self.selector.close()
             self.origin.give(keep)
-        return [r if r is not None else FanoutError("closed", "no answer") for r in self.results]
+        return [r if r is not None else TransportError("closed", "no answer") for r in self.results]
 
     def _loop(self) -> None:
         select = self.selector.select
@@ -357,7 +359,7 @@ class _Exchange:
                 conn: _Conn = key.data
                 try:
                     self._on_event(conn, mask)
-                except FanoutError as exc:
+                except TransportError as exc:
                     self._fail(conn, exc)
 
     def _expire(self, now: float) -> float | None:
@@ -370,7 +372,7 @@ class _Exchange:
             if conn.deadline <= now:
                 kind = "connect-timeout" if conn.state < _SENDING else "read-timeout"
                 message = f"{kind.replace('-', ' ')} after {self._timeout_of(conn):g} s"
-                self._fail(conn, FanoutError(kind, message), retry=False)
+                self._fail(conn, TransportError(kind, message), retry=False)
             elif earliest is None or conn.deadline < earliest:
                 earliest = conn.deadline
         return earliest
@@ -387,29 +389,29 @@ class _Exchange:
             conn = self.idle.pop()
             try:
                 self._send_on(conn, index)
-            except FanoutError as exc:  # e.g. EPIPE: the server reset it since its last answer
+            except TransportError as exc:  # e.g. EPIPE: the server reset it since its last answer
                 self._fail(conn, exc)
             return
         conn_or_error = self._connect()
-        if isinstance(conn_or_error, FanoutError):
+        if isinstance(conn_or_error, TransportError):
             self.busy -= 1
             self.results[index] = conn_or_error
             return
         conn_or_error.index = index
 
-    def _connect(self) -> _Conn | FanoutError:
+    def _connect(self) -> _Conn | TransportError:
         origin = self.origin
         if self.addresses is None:
             if self.resolve_error is not None:
                 exc = self.resolve_error
-                return FanoutError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
+                return TransportError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
             try:
                 self.addresses = socket.getaddrinfo(
                     origin.host, origin.port, type=socket.SOCK_STREAM
                 )
             except OSError as exc:
                 self.resolve_error = exc
-                return FanoutError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
+                return TransportError("resolve", f"cannot resolve {origin.host}: {exc}", exc)
         family, kind, proto, _, address = self.addresses[self.address_index]
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
@@ -420,7 +422,7 @@ class _Exchange:
             if self._next_address(self.address_index):
                 return self._connect()
             error = OSError(code, errno.errorcode.get(code, str(code)))
-            return FanoutError(
+            return TransportError(
                 "connect", f"cannot connect to {origin.host}:{origin.port}: {error}", error
             )
         conn = _Conn(sock, _CONNECTING, reused=False)
@@ -458,8 +460,8 @@ class _Exchange:
             if code:
                 error = OSError(code, errno.errorcode.get(code, str(code)))
                 if self._next_address(conn.address):  # nothing was sent: try the next one
-                    raise FanoutError("next-address", str(error), error)
-                raise FanoutError(
+                    raise TransportError("next-address", str(error), error)
+                raise TransportError(
                     "connect",
                     f"cannot connect to {self.origin.host}:{self.origin.port}: {error}",
                     error,
@@ -503,11 +505,11 @@ class _Exchange:
             self._set_write(conn, True)
             return
         except ssl.SSLError as exc:
-            raise FanoutError(
+            raise TransportError(
                 "tls", f"TLS handshake with {self.origin.host} failed: {exc}", exc
             ) from exc
         except OSError as exc:
-            raise FanoutError(
+            raise TransportError(
                 "connect", f"TLS handshake with {self.origin.host} failed: {exc}", exc
             ) from exc
         self._set_write(conn, False)
@@ -573,9 +575,9 @@ class _Exchange:
                 return
         raise self._closed(conn, None)
 
-    def _closed(self, conn: _Conn, cause: BaseException | None) -> FanoutError:
+    def _closed(self, conn: _Conn, cause: BaseException | None) -> TransportError:
         got_bytes = bool(conn.inbuf) or (conn.answer is not None and conn.answer.seen)
-        error = FanoutError(
+        error = TransportError(
             "closed" if not got_bytes else "protocol",
             "connection closed before the answer was complete"
             + (f": {cause}" if cause is not None else ""),
@@ -599,7 +601,7 @@ class _Exchange:
             self.selector.unregister(conn.sock)
             _close(conn.sock)
 
-    def _fail(self, conn: _Conn, error: FanoutError, *, retry: bool = True) -> None:
+    def _fail(self, conn: _Conn, error: TransportError, *, retry: bool = True) -> None:
         self.selector.unregister(conn.sock)
         _close(conn.sock)
         if conn in self.idle:
