@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from .assembly import LocalApp
+from .bus import EventBus, OutputRecord
 from .dynamodb import LocalDynamoDB
 from .gateway import AccessLog, Gateway, Limits
 from .intrinsics import localize_urls
@@ -93,6 +95,8 @@ class Emulator:
         self.options = options or EmulatorOptions()
         self.dynamodb = LocalDynamoDB(region=app.api.region)
         self._on_output = on_output or _log_output
+        #: What the gateway, ``@connections`` and the workers publish (see :mod:`.bus`).
+        self.bus = EventBus()
         self.pools = WorkerPools({})
         self.gateway = Gateway(
             app,
@@ -103,6 +107,7 @@ class Emulator:
             limits=self.options.limits,
             access_log=access_log,
             ordered_messages=self.options.ordered_messages,
+            bus=self.bus,
         )
 
     @property
@@ -156,10 +161,16 @@ class Emulator:
                     spec,
                     env,
                     concurrency=self.options.concurrency,
-                    on_output=self._on_output,
+                    on_output=self._output,
                     idle_timeout=self.options.worker_idle_timeout,
+                    bus=self.bus,
                 ),
             )
+
+    def _output(self, function: str, line: str) -> None:
+        self._on_output(function, line)
+        if self.bus.active:
+            self.bus.publish(OutputRecord(function, line, time.time()))
 
     async def stop(self) -> None:
         try:

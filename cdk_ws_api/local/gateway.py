@@ -38,6 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .assembly import LocalApp
+from .bus import AccessRecord, ConnectionClosedRecord, ConnectionOpenedRecord, EventBus
 from .events import EventSource, disconnect_reason
 from .exceptions import GoneException, HandshakeRejected
 from .httpparse import HttpRequest
@@ -120,8 +121,11 @@ class Gateway:
         access_log: AccessLog | None = None,
         ordered_messages: bool = True,
         no_service_prefix: str | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.app = app
+        #: Access-log records and connections opening/closing are published here.
+        self.bus = bus if bus is not None else EventBus()
         #: First path segment answered with a 501 "service not emulated" (see
         #: :mod:`.unemulated`): the workers' ``AWS_ENDPOINT_URL`` when no moto server runs.
         self.no_service_prefix = no_service_prefix
@@ -278,7 +282,9 @@ class Gateway:
             return None
         if session.subprotocol:
             response.headers["Sec-WebSocket-Protocol"] = session.subprotocol
-        self.registry.open(session.connection.connection_id)
+        connection = self.registry.open(session.connection.connection_id)
+        if self.bus.active:
+            self.bus.publish(ConnectionOpenedRecord(connection, time.time()))
         return None
 
     # -- connection -------------------------------------------------------------------------
@@ -294,6 +300,7 @@ class Gateway:
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
                 self.registry.touch(connection.connection_id)
+                connection.frames_in += 1
                 if isinstance(message, bytes):
                     session.cause = (1003, "Binary frames are not supported")
                     self.registry.closing(connection.connection_id)
@@ -323,6 +330,9 @@ class Gateway:
         connection = session.connection
         code, reason = self._close_status(session)
         self.registry.closing(connection.connection_id)
+        if self.bus.active:
+            closed = ConnectionClosedRecord(connection.connection_id, code, reason, time.time())
+            self.bus.publish(closed)
         started = time.monotonic()
         status = await self.integrations.disconnect(connection, source, code=code, reason=reason)
         if status is not None:
@@ -358,10 +368,15 @@ class Gateway:
         else:
             await session.websocket.send(chunks)
         self.registry.touch(session.connection.connection_id)
+        session.connection.frames_out += len(chunks)
 
     def _log(self, kind: str, route: str, connection_id: str, status: int, started: float) -> None:
         duration = (time.monotonic() - started) * 1000
         self._access_log(f"{kind:<10} {route:<16} {connection_id} {status} {duration:.0f}ms")
+        if self.bus.active:
+            self.bus.publish(
+                AccessRecord(kind, route, connection_id, status, duration, time.time())
+            )
 
     # -- ConnectionSink (used by the management API) ------------------------------------------
 
@@ -377,6 +392,7 @@ class Gateway:
             if text is None:
                 await session.websocket.send(data)
                 self.registry.touch(connection_id)
+                session.connection.frames_out += 1
             else:
                 await self._send_text(session, text)
         except ConnectionClosed as exc:

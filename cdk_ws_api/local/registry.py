@@ -52,6 +52,10 @@ class Connection:
     state: ConnectionState = ConnectionState.CONNECTING
     last_active_at: int = 0
     messages_in: int = 0
+    #: Messages received from the client (a fragmented message counts once) and frames
+    #: sent to it (a message over 32 KiB goes out as several); shown by the console.
+    frames_in: int = 0
+    frames_out: int = 0
 
     def __post_init__(self) -> None:
         if not self.last_active_at:

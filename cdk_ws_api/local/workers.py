@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .exceptions import FunctionError, FunctionTimeoutError, WorkerCrashedError
+from .bus import EventBus, InvocationRecord
+from .exceptions import FunctionError, FunctionTimeoutError, InvocationError, WorkerCrashedError
 from .specs import FunctionSpec
 
 __all__ = [
@@ -240,8 +241,11 @@ class WorkerPool:
         on_output: OutputSink,
         idle_timeout: float | None = None,
         keep_warm: int = 1,
+        bus: EventBus | None = None,
     ) -> None:
         self.spec = spec
+        #: Every invocation (event, result or error) is published here (see :mod:`.bus`).
+        self.bus = bus
         self.env = dict(env)
         self._on_output = on_output
         self._slots = asyncio.Semaphore(concurrency)
@@ -260,6 +264,11 @@ class WorkerPool:
         """Live worker processes (idle + busy)."""
         return len(self._idle) + len(self._busy)
 
+    @property
+    def busy(self) -> int:
+        """Workers running an invocation now."""
+        return len(self._busy)
+
     async def invoke(self, event: Any, *, timeout: float | None = None) -> Invocation:
         """Invoke the function, waiting for a free slot first.
 
@@ -269,6 +278,26 @@ class WorkerPool:
             raise WorkerCrashedError(f"{self.spec.name}: the emulator is shutting down")
         limit = self.spec.timeout if timeout is None else timeout
         request_id = str(uuid.uuid4())
+        bus = self.bus
+        if bus is None or not bus.active:
+            return await self._invoke(event, request_id, limit)
+        started, at = time.monotonic(), time.time()
+        try:
+            invocation = await self._invoke(event, request_id, limit)
+        except InvocationError as error:
+            duration = (time.monotonic() - started) * 1000
+            record = InvocationRecord(
+                self.spec.logical_id, request_id, event, None, str(error), duration, at
+            )
+            bus.publish(record)
+            raise
+        result, duration = invocation.result, invocation.duration_ms
+        bus.publish(
+            InvocationRecord(self.spec.logical_id, request_id, event, result, None, duration, at)
+        )
+        return invocation
+
+    async def _invoke(self, event: Any, request_id: str, limit: float) -> Invocation:
         async with self._slots:
             started = time.monotonic()
             worker = self._idle.pop() if self._idle else None
