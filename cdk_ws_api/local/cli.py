@@ -16,14 +16,14 @@ import importlib.util
 import logging
 import signal
 import sys
-import tempfile
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import options
 from .assembly import LocalApp, load_app
 from .exceptions import LocalEmulatorError, MissingDependencyError
 from .intrinsics import localize_urls
-from .synth import app_from_cdk_json, synthesize
+from .options import EmulatorOptions
+from .synth import assembly_for
 
 __all__ = ["LOCAL_EXTRA", "add_arguments", "check_dependencies", "describe", "run"]
 
@@ -31,69 +31,8 @@ logger = logging.getLogger("cdk_ws_api.local")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``local`` on ``parser``."""
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--app", help="command that synthesizes the CDK app (default: the 'app' of ./cdk.json)"
-    )
-    source.add_argument("--assembly", metavar="DIR", help="serve an existing cloud assembly")
-    parser.add_argument(
-        "--output", metavar="DIR", help="where --app synthesizes (default: a temporary directory)"
-    )
-    parser.add_argument(
-        "--stack", help="stack name or path (default: the first stack with a WebSocket API)"
-    )
-    parser.add_argument("--stage", help="stage to serve (default: the API's first stage)")
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=3001,
-        help="port to bind, 0 for any free port (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=2,
-        help="warm workers per function at most (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--worker-idle-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="stop a worker idle this long, keeping each function's last one warm; 0: never "
-        "(default: %(default)s; AWS keeps idle environments for minutes)",
-    )
-    parser.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="close idle connections with 1001 (default: %(default)s, as AWS)",
-    )
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=7200.0,
-        metavar="SECONDS",
-        help="close connections older than this (default: %(default)s, as AWS)",
-    )
-    parser.add_argument(
-        "--integration-timeout",
-        type=float,
-        default=29.0,
-        metavar="SECONDS",
-        help="answer 'Internal server error' after this (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--concurrent-messages",
-        action="store_true",
-        help="handle one connection's messages concurrently, as AWS may (default: in order)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no access log lines")
+    """Declare the options of ``local`` on ``parser`` (one flag per :mod:`.options` entry)."""
+    options.add_arguments(parser)
 
 
 def describe(
@@ -169,17 +108,11 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         check_dependencies()
+        config = EmulatorOptions.from_namespace(args)
         with contextlib.ExitStack() as stack:
-            assembly = args.assembly
-            if assembly is None:
-                command = args.app or app_from_cdk_json(".")
-                outdir = args.output or stack.enter_context(
-                    tempfile.TemporaryDirectory(prefix="cdk-ws-api-")
-                )
-                print(f"synthesizing: {command}", flush=True)
-                assembly = str(synthesize(command, outdir))
-            app = load_app(Path(assembly), stack=args.stack, stage=args.stage)
-            return asyncio.run(_serve(app, args))
+            assembly = assembly_for(config, stack, announce=lambda line: print(line, flush=True))
+            app = load_app(assembly, stack=config.stack, stage=config.stage)
+            return asyncio.run(_serve(app, config))
     except LocalEmulatorError as exc:
         print(f"cdk-ws-api local: error: {exc}", file=sys.stderr)
         return 2
@@ -190,25 +123,11 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _serve(app: LocalApp, args: argparse.Namespace) -> int:
+async def _serve(app: LocalApp, config: EmulatorOptions) -> int:
     # websockets and the servers are imported only when serving, not for --help or errors
-    from .emulator import Emulator, EmulatorOptions
-    from .gateway import Limits
+    from .emulator import Emulator
 
-    options = EmulatorOptions(
-        host=args.host,
-        port=args.port,
-        concurrency=max(1, args.concurrency),
-        worker_idle_timeout=max(0.0, args.worker_idle_timeout) or None,
-        limits=Limits(
-            idle_timeout=args.idle_timeout,
-            max_duration=args.max_duration,
-            integration_timeout=args.integration_timeout,
-        ),
-        ordered_messages=not args.concurrent_messages,
-    )
-    access_log = (lambda line: None) if args.quiet else None
-    emulator = Emulator(app, options, access_log=access_log)
+    emulator = Emulator(app, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

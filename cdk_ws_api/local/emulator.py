@@ -27,22 +27,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 
 from .assembly import LocalApp
 from .bus import EventBus, OutputRecord
 from .dynamodb import LocalDynamoDB
-from .gateway import AccessLog, Gateway, Limits
+from .gateway import Gateway
+from .httpparse import HttpRequest
 from .intrinsics import localize_urls
-from .workers import (
-    WORKER_IDLE_TIMEOUT,
-    OutputSink,
-    WorkerPool,
-    WorkerPools,
-    worker_environment,
-)
+from .management import HttpResponse, ManagementApi
+from .options import EmulatorOptions
+from .registry import Registry
+from .router import AccessLog, AccessLogger, HttpRouter, forbidden, json_response
+from .unemulated import service_of, unemulated_service_response
+from .workers import OutputSink, WorkerPool, WorkerPools, worker_environment
 
-__all__ = ["Emulator", "EmulatorOptions"]
+__all__ = ["NO_SERVICE_PREFIX", "OTHER_API_PREFIX", "Emulator", "EmulatorOptions"]
 
 logger = logging.getLogger("cdk_ws_api.local")
 
@@ -59,29 +58,23 @@ OTHER_API_PREFIX = "-other-api-"
 NO_SERVICE_PREFIX = "-no-local-service-"
 
 
-@dataclass(frozen=True)
-class EmulatorOptions:
-    """Knobs of ``cdk-ws-api local``. ``port`` 0 binds a free port."""
-
-    host: str = "127.0.0.1"
-    port: int = 3001
-    #: Warm workers per function at most. 2, not more: the handlers share the machine's
-    #: cores with the gateway, so more processes add memory (30-45 MiB each), not throughput.
-    concurrency: int = 2
-    #: Seconds before an idle worker beyond a function's last one is stopped; 0/None: never.
-    worker_idle_timeout: float | None = WORKER_IDLE_TIMEOUT
-    limits: Limits = field(default_factory=Limits)
-    #: One connection's messages are handled in order (see :mod:`.gateway`).
-    ordered_messages: bool = True
-
-
 def _log_output(function: str, line: str) -> None:
     logger.info("[%s] %s", function, line)
 
 
+def _default_access_log(line: str) -> None:
+    logger.info("%s", line)
+
+
 class Emulator:
     """``await start()`` then clients use :attr:`websocket_url` / :attr:`management_url`;
-    ``await stop()`` runs ``$disconnect`` for open connections and stops every process."""
+    ``await stop()`` runs ``$disconnect`` for open connections and stops every process.
+
+    The one place the parts are put together: the connection registry, the ``@connections``
+    API, the HTTP router and its planes, the WebSocket gateway, the worker pools and the
+    embedded DynamoDB. Only ``options``' serving knobs are read here (``app``/``assembly``...
+    are the caller's business: it passes the loaded ``app``).
+    """
 
     def __init__(
         self,
@@ -93,22 +86,50 @@ class Emulator:
     ) -> None:
         self.app = app
         self.options = options or EmulatorOptions()
+        if access_log is None:
+            access_log = (lambda line: None) if self.options.quiet else _default_access_log
         self.dynamodb = LocalDynamoDB(region=app.api.region)
         self._on_output = on_output or _log_output
         #: What the gateway, ``@connections`` and the workers publish (see :mod:`.bus`).
         self.bus = EventBus()
+        self._log = AccessLogger(access_log, self.bus)
         self.pools = WorkerPools({})
+        self.registry = Registry()
+        self.router = HttpRouter(fallback=self._stage_or_forbidden)
         self.gateway = Gateway(
             app,
             self.pools,
-            no_service_prefix=NO_SERVICE_PREFIX,
-            host=self.options.host,
-            port=self.options.port,
-            limits=self.options.limits,
-            access_log=access_log,
-            ordered_messages=self.options.ordered_messages,
+            self.registry,
+            self.options,
+            http=self.router.handle,
+            access=self._log,
             bus=self.bus,
         )
+        self.management = ManagementApi(self.registry, self.gateway, stages=(app.api.stage,))
+        self.router.mount("/*/@connections", self._connections_plane)
+        self.router.mount(f"/{NO_SERVICE_PREFIX}", self._unemulated_plane)
+
+    # -- the HTTP planes ---------------------------------------------------------------
+
+    async def _connections_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        started = time.monotonic()
+        response = await self.management.handle(request.method, parts, request.body)
+        self._log(request.method, "@connections", parts[-1], response.status, started)
+        return response
+
+    async def _unemulated_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        started = time.monotonic()
+        response = unemulated_service_response(request)
+        self._log(request.method, "(AWS)", service_of(request), response.status, started)
+        return response
+
+    async def _stage_or_forbidden(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        # The stage's own URL without an upgrade: what API Gateway answers a plain GET there.
+        if parts[1:] in ([self.app.api.stage], [self.app.api.stage, ""]):
+            return json_response(426, {"message": "Upgrade Required"})
+        return await forbidden(request, parts)
+
+    # -- lifecycle ---------------------------------------------------------------------
 
     @property
     def websocket_url(self) -> str:
@@ -162,7 +183,7 @@ class Emulator:
                     env,
                     concurrency=self.options.concurrency,
                     on_output=self._output,
-                    idle_timeout=self.options.worker_idle_timeout,
+                    idle_timeout=self.options.worker_idle_seconds,
                     bus=self.bus,
                 ),
             )

@@ -4,6 +4,7 @@
 
     LocalEmulatorError
     ├── MissingDependencyError      the ``local`` extra (websockets, moto) is not installed
+    ├── OptionError                 an emulator option has the wrong type or is out of range
     ├── SynthError                  the CDK app could not be synthesized
     ├── AssemblyError               the cloud assembly cannot be served
     │   ├── StackNotFoundError      --stack names no stack of the assembly
@@ -45,6 +46,7 @@ __all__ = [
     "ManagementApiError",
     "MissingDependencyError",
     "NoWebSocketApiError",
+    "OptionError",
     "PayloadTooLargeException",
     "StackNotFoundError",
     "SynthError",
@@ -58,6 +60,11 @@ class LocalEmulatorError(Exception):
 
 class MissingDependencyError(LocalEmulatorError):
     """Raised before anything starts when a package of the ``local`` extra is missing."""
+
+
+class OptionError(LocalEmulatorError, ValueError):
+    """An :class:`~.options.EmulatorOptions` value of the wrong type or outside its limits;
+    the message names the option and the rule."""
 
 
 class SynthError(LocalEmulatorError):

@@ -1,8 +1,9 @@
 """The data plane: an asyncio WebSocket server shaped like an API Gateway stage (thin shell).
 
 It only moves bytes: API Gateway's decisions are in :mod:`.integration` (authorizer,
-``$connect``, routing, replies), state in :mod:`.registry`, and the ``@connections`` API,
-served on the same port, in :mod:`.management` (see :mod:`.sharedport`).
+``$connect``, routing, replies) and state in :mod:`.registry`. It serves WebSocket only: every
+other request on the port (``@connections``, the Invoke API...) goes to the ``http`` handler
+it is given, the emulator's :class:`~.router.HttpRouter` (see :mod:`.sharedport`).
 
 The shell's own rules: a handshake on another path than ``/{stage}`` → 403 (503 while
 shutting down); a binary frame closes with 1003, a frame over 32 KiB or a message over
@@ -27,7 +28,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -38,34 +38,20 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .assembly import LocalApp
-from .bus import AccessRecord, ConnectionClosedRecord, ConnectionOpenedRecord, EventBus
+from .bus import ConnectionClosedRecord, ConnectionOpenedRecord, EventBus
 from .events import EventSource, disconnect_reason
 from .exceptions import GoneException, HandshakeRejected
-from .httpparse import HttpRequest
 from .integration import Integrations
-from .management import HttpResponse, ManagementApi, is_management_path, segments
+from .options import EmulatorOptions, Limits
 from .registry import Connection, ConnectionState, Registry
+from .router import AccessLogger
 from .routing import CONNECT, DISCONNECT
-from .sharedport import HttpChannel, connection_class
-from .unemulated import service_of, unemulated_service_response
+from .sharedport import HttpChannel, HttpHandler, connection_class
 from .workers import WorkerPools
 
 __all__ = ["Gateway", "Limits"]
 
 logger = logging.getLogger("cdk_ws_api.local")
-
-AccessLog = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """API Gateway's WebSocket quotas; the timeouts are configurable for tests."""
-
-    frame_bytes: int = 32 * 1024
-    message_bytes: int = 128 * 1024
-    idle_timeout: float = 600.0
-    max_duration: float = 7200.0
-    integration_timeout: float = 29.0
 
 
 @dataclass(slots=True)
@@ -114,33 +100,28 @@ class Gateway:
         self,
         app: LocalApp,
         pools: WorkerPools,
+        registry: Registry,
+        options: EmulatorOptions,
         *,
-        host: str = "127.0.0.1",
-        port: int = 3001,
-        limits: Limits | None = None,
-        access_log: AccessLog | None = None,
-        ordered_messages: bool = True,
-        no_service_prefix: str | None = None,
-        bus: EventBus | None = None,
+        http: HttpHandler,
+        access: AccessLogger,
+        bus: EventBus,
     ) -> None:
         self.app = app
-        #: Access-log records and connections opening/closing are published here.
-        self.bus = bus if bus is not None else EventBus()
-        #: First path segment answered with a 501 "service not emulated" (see
-        #: :mod:`.unemulated`): the workers' ``AWS_ENDPOINT_URL`` when no moto server runs.
-        self.no_service_prefix = no_service_prefix
-        self.ordered_messages = ordered_messages
+        #: Connections opening/closing are published here (access records by ``access``).
+        self.bus = bus
+        self.ordered_messages = options.ordered_messages
         self.api = app.api
         self.pools = pools
-        self.host = host
-        self.port = port
-        self.limits = limits or Limits()
-        self.registry = Registry()
-        self.management = ManagementApi(self.registry, self, stages=(self.api.stage,))
+        self.host = options.host
+        self.port = options.port
+        self.limits = options.limits
+        self.registry = registry
+        self._http = http
         self.integrations = Integrations(
             self.api, pools, timeout=self.limits.integration_timeout, now=self.registry.now
         )
-        self._access_log = access_log or (lambda line: logger.info("%s", line))
+        self._log = access
         self._sessions: dict[str, _Session] = {}
         self._channels: set[HttpChannel] = set()
         self._server: Server | None = None
@@ -172,7 +153,7 @@ class Gateway:
             max_size=(self.limits.message_bytes, self.limits.frame_bytes),
             max_queue=64,
             server_header=None,
-            create_connection=connection_class(self._handle_http, self._channels),
+            create_connection=connection_class(self._http, self._channels),
             # Clients reconnecting in bursts must not overflow asyncio's default backlog (100).
             backlog=2048,
         )
@@ -370,14 +351,6 @@ class Gateway:
         self.registry.touch(session.connection.connection_id)
         session.connection.frames_out += len(chunks)
 
-    def _log(self, kind: str, route: str, connection_id: str, status: int, started: float) -> None:
-        duration = (time.monotonic() - started) * 1000
-        self._access_log(f"{kind:<10} {route:<16} {connection_id} {status} {duration:.0f}ms")
-        if self.bus.active:
-            self.bus.publish(
-                AccessRecord(kind, route, connection_id, status, duration, time.time())
-            )
-
     # -- ConnectionSink (used by the management API) ------------------------------------------
 
     async def send(self, connection_id: str, data: bytes) -> None:
@@ -405,23 +378,3 @@ class Gateway:
         if session.cause is None:
             session.cause = (1000, disconnect_reason(1000))
         self._spawn(session.websocket.close(1000, ""))
-
-    # -- management HTTP ---------------------------------------------------------------------
-
-    async def _handle_http(self, request: HttpRequest) -> HttpResponse:
-        started = time.monotonic()
-        parts = segments(request.path)  # split and decoded once for routing and the log
-        if is_management_path(parts):
-            response = await self.management.handle(request.method, parts, request.body)
-            self._log(request.method, "@connections", parts[-1], response.status, started)
-            return response
-        path = urlsplit(request.path).path
-        if self.no_service_prefix and path.split("/")[1:2] == [self.no_service_prefix]:
-            response = unemulated_service_response(request)
-            self._log(request.method, "(AWS)", service_of(request), response.status, started)
-            return response
-        if path.rstrip("/") == f"/{self.api.stage}":
-            body = json.dumps({"message": "Upgrade Required"}).encode()
-            return HttpResponse(426, body, {"Content-Type": "application/json"})
-        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ForbiddenException"}
-        return HttpResponse(403, b'{"message":"Forbidden"}', headers)

@@ -8,15 +8,19 @@ finds the same packages as the emulator.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .exceptions import SynthError
+from .options import EmulatorOptions
 
-__all__ = ["app_from_cdk_json", "synthesize"]
+__all__ = ["app_from_cdk_json", "assembly_for", "synthesize"]
 
 
 def app_from_cdk_json(directory: str | Path = ".") -> str:
@@ -78,3 +82,23 @@ def synthesize(
     if not (outdir / "manifest.json").exists():
         raise SynthError(f"{app!r} wrote no manifest.json to {outdir} (does it call app.synth()?)")
     return outdir
+
+
+def assembly_for(
+    options: EmulatorOptions,
+    scratch: contextlib.ExitStack,
+    *,
+    cwd: str | Path = ".",
+    announce: Callable[[str], None] = lambda line: None,
+) -> Path:
+    """The cloud assembly ``options`` name: ``assembly`` as is, or ``app`` (default: the
+    ``app`` of ``cwd/cdk.json``) synthesized into ``output`` or a temporary directory that
+    ``scratch`` removes."""
+    if options.assembly is not None:
+        return Path(options.assembly)
+    command = options.app or app_from_cdk_json(cwd)
+    outdir = options.output or scratch.enter_context(
+        tempfile.TemporaryDirectory(prefix="cdk-ws-api-")
+    )
+    announce(f"synthesizing: {command}")
+    return synthesize(command, outdir, cwd=cwd)

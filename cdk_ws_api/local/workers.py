@@ -1,18 +1,18 @@
 """Warm Lambda worker processes, one pool per function.
 
 Each worker is ``sys.executable worker_entry.py FD``: the function's code directory and layers
-on ``PYTHONPATH``, its environment plus the Lambda variables, the handler imported once.
-A pool runs at most ``concurrency`` invocations of its function at a time, one per worker,
-spawning workers on demand and keeping them warm. A worker left idle for ``idle_timeout``
-seconds is stopped (``--worker-idle-timeout``), except the pool's last one, which stays warm
-for the rest of the session: a burst (20 simultaneous ``$connect``) does not leave
-``concurrency`` idle processes behind, and a function used once keeps answering without a
-cold start. Only idle workers are ever stopped; a busy one is not in the idle list, and the
-next invocation after a reap simply starts a new worker (a cold start, as on Lambda after its
-execution environments are recycled). An invocation past the function's timeout
-kills its worker (a new one is started on the next call), like Lambda's sandbox reset; a
-handler exception leaves the worker warm. Worker stdout/stderr lines go to ``on_output``
-with the function name, so handler logs show up in the emulator's log.
+on ``PYTHONPATH``, its environment plus the Lambda variables, the handler imported once. A pool
+runs at most ``concurrency`` invocations of its function at a time, one per worker, spawning
+workers on demand and keeping them warm. A worker left idle for ``idle_timeout`` seconds is
+stopped (``--worker-idle-timeout``, see :mod:`.options`), except the pool's last one, which
+stays warm for the rest of the session: a burst (20 simultaneous ``$connect``) does not leave
+``concurrency`` idle processes behind, and a function used once keeps answering without a cold
+start. Only idle workers are ever stopped; a busy one is not in the idle list, and the next
+invocation after a reap simply starts a new worker (a cold start, as on Lambda after its
+execution environments are recycled). An invocation past the function's timeout kills its
+worker (a new one is started on the next call), like Lambda's sandbox reset; a handler
+exception leaves the worker warm. Worker stdout/stderr lines go to ``on_output`` with the
+function name, so handler logs show up in the emulator's log.
 
 Workers cannot outlive the emulator: each one exits on EOF of its control socket, and
 :meth:`WorkerPools.close` kills the rest.
@@ -39,7 +39,6 @@ from .exceptions import FunctionError, FunctionTimeoutError, InvocationError, Wo
 from .specs import FunctionSpec
 
 __all__ = [
-    "WORKER_IDLE_TIMEOUT",
     "Invocation",
     "OutputSink",
     "Worker",
@@ -59,11 +58,6 @@ OutputSink = Callable[[str, str], None]
 # Variables of the emulator's own environment a worker inherits; everything else (AWS
 # profiles, credentials, endpoints) is withheld so handlers only ever reach local services.
 _INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "HOME")
-
-#: Default of ``--worker-idle-timeout``: AWS keeps an idle execution environment for minutes
-#: (unspecified, typically 5-15); locally a process costs 30-45 MiB, so extra workers go
-#: sooner. The last worker of a function is never reaped.
-WORKER_IDLE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
