@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import sys
 
-from .events import ConnectEvent, DisconnectEvent, MessageEvent, parse_event
+from .events import ConnectEvent, DisconnectEvent, MessageEvent, _safe_repr, parse_event
 from .exceptions import Reject
 
 TYPE_CHECKING = False
@@ -125,7 +125,10 @@ class Response:
         return out
 
     def __repr__(self) -> str:
-        return f"Response({self.status_code!r}, {self.body!r}, headers={self.headers!r})"
+        return (
+            f"Response({_safe_repr(self.status_code)}, {_safe_repr(self.body)}, "
+            f"headers={_safe_repr(self.headers)})"
+        )
 
 
 class _Handler:

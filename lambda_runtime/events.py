@@ -83,6 +83,50 @@ def _load_b64decode() -> Callable[..., bytes]:
     return b64decode
 
 
+_repr: Callable[[object], str] | None = None
+
+
+def _safe_repr(value: object) -> str:
+    """``repr(value)`` that never raises: nesting past 8 levels is shown as ``...`` (a deeply
+    nested event field would otherwise raise ``RecursionError``), and a value whose own
+    ``__repr__`` fails as ``<TypeName instance at 0x…>``. Sizes are bounded too (1,000
+    characters per string, 200 items per container), so logging an event stays cheap. Dicts
+    keep their order (``reprlib`` alone sorts their keys)."""
+    make = _repr or _make_repr()
+    try:
+        return make(value)
+    except Exception:  # e.g. a dict subclass of the caller's whose iteration raises
+        return f"<{type(value).__name__} object>"
+
+
+def _make_repr() -> Callable[[object], str]:
+    global _repr
+    import reprlib
+    from itertools import islice
+
+    class _Bounded(reprlib.Repr):
+        def repr_dict(self, x: dict[Any, Any], level: int) -> str:
+            if not x:
+                return "{}"
+            if level <= 0:
+                return "{...}"
+            pieces = [
+                f"{self.repr1(key, level - 1)}: {self.repr1(x[key], level - 1)}"
+                for key in islice(x, self.maxdict)
+            ]
+            if len(x) > self.maxdict:
+                pieces.append("...")
+            return "{" + ", ".join(pieces) + "}"
+
+    limits = _Bounded()  # attributes, not keywords: keywords need Python 3.12
+    limits.maxlevel = 8
+    limits.maxdict = limits.maxlist = limits.maxtuple = limits.maxset = 200
+    limits.maxfrozenset = limits.maxdeque = limits.maxarray = 200
+    limits.maxstring = limits.maxother = limits.maxlong = 1000
+    _repr = limits.repr
+    return _repr
+
+
 def _get(data: Mapping[str, Any], key: str, kind: type[_T], path: str) -> _T | None:
     """``data[key]`` if it is a ``kind``, None when missing or null, else EventParseError."""
     value = data.get(key)
@@ -173,7 +217,7 @@ class CaseInsensitiveMapping(Mapping[str, "_V"]):
         return len(self._items)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({dict(self.items())!r})"
+        return f"{type(self).__name__}({_safe_repr(dict(self._items.values()))})"
 
 
 class RequestIdentity:
@@ -246,7 +290,7 @@ class RequestIdentity:
         return self._field("apiKeyId")
 
     def __repr__(self) -> str:
-        return f"RequestIdentity({dict(self.raw)!r})"
+        return f"RequestIdentity({_safe_repr(self.raw)})"
 
 
 class WebSocketEvent:
@@ -278,10 +322,15 @@ class WebSocketEvent:
         return {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(self.event_type, "$default")
 
     def __repr__(self) -> str:
-        # Raw values: repr must not raise, even for a mistyped field.
+        # Raw values: repr must not raise, even for a mistyped or deeply nested field.
+        ctx = self._ctx
+        try:
+            route_key, connection_id = ctx.get("routeKey"), ctx.get("connectionId")
+        except Exception:  # a Mapping of the caller's whose get raises
+            route_key = connection_id = None
         return (
-            f"{type(self).__name__}(route_key={self._ctx.get('routeKey')!r}, "
-            f"connection_id={self._ctx.get('connectionId')!r})"
+            f"{type(self).__name__}(route_key={_safe_repr(route_key)}, "
+            f"connection_id={_safe_repr(connection_id)})"
         )
 
     @property
