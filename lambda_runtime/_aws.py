@@ -14,7 +14,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["clear_client_cache", "client", "region_from_endpoint"]
+__all__ = [
+    "clear_client_cache",
+    "client",
+    "dns_suffix",
+    "region_from_endpoint",
+    "session_credentials_of",
+]
 
 _lock = _thread.allocate_lock()
 _session: Any = None
@@ -22,14 +28,64 @@ _clients: dict[tuple[str, str | None, str | None, int | None, str], Any] = {}
 
 
 def region_from_endpoint(endpoint_url: str | None) -> str | None:
-    """The region of an ``https://{id}.execute-api.{region}.amazonaws.com[/…]`` URL, else None."""
+    """The region of an ``https://{id}.execute-api.{region}.{dnsSuffix}[/…]`` URL (any
+    partition's suffix: ``amazonaws.com``, ``amazonaws.com.cn``, ``c2s.ic.gov``...), else
+    None."""
     if not endpoint_url:
         return None
-    host = endpoint_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    host = endpoint_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
     parts = host.split(".")
-    if len(parts) >= 4 and parts[1] == "execute-api" and parts[3] == "amazonaws":
+    if len(parts) >= 5 and parts[1] == "execute-api" and _looks_like_region(parts[2]):
         return parts[2]
     return None
+
+
+def _looks_like_region(text: str) -> bool:
+    # us-east-1, cn-north-1, us-gov-west-1, us-iso-east-1, eu-isoe-west-1: letters, dashes,
+    # then a number.
+    name, _, number = text.rpartition("-")
+    return bool(name) and number.isdigit() and number.isascii() and "-" in name
+
+
+#: DNS suffix per region, once looked up.
+_suffixes: dict[str, str] = {}
+
+
+def dns_suffix(region: str) -> str:
+    """The DNS suffix of ``region``'s partition: ``amazonaws.com`` (aws, aws-us-gov),
+    ``amazonaws.com.cn`` (aws-cn), ``amazonaws.eu``, ``c2s.ic.gov``... from botocore's own
+    partition data (``botocore/data/partitions.json``, read through its public ``Loader``),
+    matched as botocore's endpoint rules match it: the partition listing the region, else the
+    one whose region pattern it matches, else ``aws``.
+
+    botocore is imported here only, the first time (a last-resort fallback of
+    ``management_endpoint``; the client that sends next imports it anyway). If botocore's data
+    cannot be read, ``cn-*`` regions get ``amazonaws.com.cn`` and others ``amazonaws.com``."""
+    found = _suffixes.get(region)
+    if found is not None:
+        return found
+    try:
+        suffix = _partition_suffix(region)
+    except Exception:  # botocore without the data, or a format it changed
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    _suffixes[region] = suffix
+    return suffix
+
+
+def _partition_suffix(region: str) -> str:
+    import re
+
+    from botocore.loaders import Loader
+
+    partitions = Loader().load_data("partitions")["partitions"]
+    for partition in partitions:
+        if region in partition.get("regions", {}):
+            return str(partition["outputs"]["dnsSuffix"])
+    for partition in partitions:
+        if re.match(partition["regionRegex"], region):
+            return str(partition["outputs"]["dnsSuffix"])
+    default = next(p for p in partitions if p["id"] == "aws")
+    return str(default["outputs"]["dnsSuffix"])
 
 
 def client(
@@ -83,6 +139,16 @@ def _create(
     return _session.client(
         service, endpoint_url=endpoint_url, region_name=region, config=Config(**options)
     )
+
+
+def session_credentials_of(client: Any) -> Any:
+    """The credentials of ``client`` through boto3's public ``Session.get_credentials()`` when
+    it is one this module created (the same object its signer holds: botocore gives a client
+    its session's credentials), else None."""
+    with _lock:
+        session = _session
+        ours = any(found is client for found in _clients.values())
+    return session.get_credentials() if ours and session is not None else None
 
 
 def clear_client_cache() -> None:

@@ -24,6 +24,14 @@ What it does and does not do:
 Failures are returned, not raised, per request: :class:`TransportError` with a ``kind`` the caller
 maps (``resolve``, ``connect``, ``connect-timeout``, ``read-timeout``, ``tls``, ``closed``,
 ``protocol``).
+
+An answer is read strictly (RFC 9112), and anything else is a ``protocol`` failure of that
+request, never an answer and never an exception out of :func:`exchange`: a status that is not
+three ASCII digits from 100 to 999 (``²00``, ``000``, ``099``, ``1000``; ``http.client``, under
+botocore, refuses the same), a ``Content-Length`` that is not digits (``-5``, ``+5``) or
+disagrees with another one, a chunk size that is not hex digits, a head over 64 KiB or with
+over 100 fields (``http.client``'s own limit on fields), a chunk-size or trailer line over
+64 KiB, or a body over 1 MiB (an answer to ``PostToConnection`` is empty or a small JSON error).
 """
 
 from __future__ import annotations
@@ -52,7 +60,12 @@ if TYPE_CHECKING:
 __all__ = ["Origin", "Response", "TransportError", "exchange"]
 
 _RECV = 65536
-_MAX_HEAD = 65536
+_MAX_HEAD = 65536  # bytes of an answer's head (status line and fields)
+_MAX_FIELDS = 100  # http.client's _MAXHEADERS
+_MAX_LINE = 65536  # a chunk-size or trailer line
+_MAX_BODY = 1 << 20
+_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 class Response:
@@ -200,75 +213,101 @@ class _AnswerParser:
         self.seen = False  # any byte of an answer (a 1xx interim one included)
 
     def feed(self, buf: bytearray) -> None:
-        """Consume what it can of ``buf`` (in place); raise TransportError on a malformed answer."""
+        """Consume what it can of ``buf`` (in place); raise TransportError on a malformed
+        answer (see the module docstring for what is malformed)."""
         if buf:
             self.seen = True
         while not self.done:
             if self.mode == "head":
                 end = buf.find(b"\r\n\r\n")
+                if (end < 0 and len(buf) > _MAX_HEAD) or end > _MAX_HEAD:
+                    raise TransportError("protocol", f"answer head over {_MAX_HEAD} bytes")
                 if end < 0:
-                    if len(buf) > _MAX_HEAD:
-                        raise TransportError("protocol", "answer head too large")
                     return
                 head = bytes(buf[:end]).decode("latin-1")
                 del buf[: end + 4]
                 self._head(head)
             elif self.mode == "length":
                 take = min(self.length, len(buf))
-                self.body += buf[:take]
-                del buf[:take]
+                self._add_body(buf, take)
                 self.length -= take
                 if self.length:
                     return
                 self.done = True
             elif self.mode == "chunk-size":
-                end = buf.find(b"\r\n")
-                if end < 0:
+                line = self._line(buf)
+                if line is None:
                     return
-                size_text = bytes(buf[:end]).split(b";", 1)[0].strip()
-                del buf[: end + 2]
-                try:
-                    self.chunk_left = int(size_text, 16)
-                except ValueError:
-                    raise TransportError("protocol", f"bad chunk size {size_text!r}") from None
+                size_text = line.split(b";", 1)[0].strip().decode("latin-1")
+                if not size_text or not _HEX_DIGITS.issuperset(size_text):
+                    raise TransportError("protocol", f"bad chunk size {size_text!r}")
+                self.chunk_left = int(size_text, 16)
                 self.mode = "chunk-data" if self.chunk_left else "chunk-trailer"
             elif self.mode == "chunk-data":
                 if len(buf) < self.chunk_left + 2:
                     take = min(self.chunk_left, len(buf))
-                    self.body += buf[:take]
-                    del buf[:take]
+                    self._add_body(buf, take)
                     self.chunk_left -= take
                     return
-                self.body += buf[: self.chunk_left]
-                del buf[: self.chunk_left + 2]
+                self._add_body(buf, self.chunk_left)
+                if buf[:2] != b"\r\n":
+                    raise TransportError("protocol", "chunk not followed by CRLF")
+                del buf[:2]
                 self.chunk_left = 0
                 self.mode = "chunk-size"
             elif self.mode == "chunk-trailer":
-                end = buf.find(b"\r\n")
-                if end < 0:
+                line = self._line(buf)
+                if line is None:
                     return
-                line = bytes(buf[:end])
-                del buf[: end + 2]
                 if not line:
                     self.done = True
             else:  # close-delimited: everything until EOF
-                self.body += buf
-                del buf[:]
+                self._add_body(buf, len(buf))
                 return
+
+    def _line(self, buf: bytearray) -> bytes | None:
+        """The next CRLF-terminated line of ``buf`` (taken out of it), None until complete."""
+        end = buf.find(b"\r\n")
+        if (end < 0 and len(buf) > _MAX_LINE) or end > _MAX_LINE:
+            raise TransportError("protocol", f"chunked framing line over {_MAX_LINE} bytes")
+        if end < 0:
+            return None
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        return line
+
+    def _add_body(self, buf: bytearray, take: int) -> None:
+        if len(self.body) + take > _MAX_BODY:
+            raise TransportError("protocol", f"answer body over {_MAX_BODY} bytes")
+        self.body += buf[:take]
+        del buf[:take]
 
     def _head(self, head: str) -> None:
         lines = head.split("\r\n")
         parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise TransportError("protocol", f"bad status line {lines[0]!r}")
+        if (
+            len(parts) < 2
+            or not parts[0].startswith("HTTP/1.")
+            or len(parts[1]) != 3
+            or not _DIGITS.issuperset(parts[1])
+            or parts[1][0] == "0"
+        ):
+            raise TransportError("protocol", f"bad status line {lines[0][:200]!r}")
         status = int(parts[1])
-        if 100 <= status < 200:  # interim answer (100 Continue...): the real one follows
+        if len(lines) - 1 > _MAX_FIELDS:
+            raise TransportError("protocol", f"answer head with over {_MAX_FIELDS} fields")
+        if status < 200:  # interim answer (100 Continue...): the real one follows
             return
         headers: dict[str, str] = {}
+        lengths: set[str] = set()
         for line in lines[1:]:
             name, sep, value = line.partition(":")
             if sep:
-                headers[name.strip().lower()] = value.strip()
+                name = name.strip().lower()
+                value = value.strip()
+                headers[name] = value
+                if name == "content-length":
+                    lengths.update(v.strip() for v in value.split(","))
         self.status, self.headers = status, headers
         connection = headers.get("connection", "").lower()
         self.keep_alive = (
@@ -278,11 +317,16 @@ class _AnswerParser:
             self.done = True
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             self.mode = "chunk-size"
-        elif "content-length" in headers:
-            try:
-                self.length = int(headers["content-length"])
-            except ValueError:
-                raise TransportError("protocol", "bad Content-Length") from None
+        elif lengths:
+            # RFC 9112 6.3: an invalid Content-Length (not digits, or several different
+            # values) makes the framing unknowable: an unrecoverable error, not an answer.
+            (length, *others) = lengths
+            if others or not length or not _DIGITS.issuperset(length):
+                shown = ", ".join(sorted(lengths))[:100]
+                raise TransportError("protocol", f"bad Content-Length {shown!r}")
+            self.length = int(length)
+            if self.length > _MAX_BODY:
+                raise TransportError("protocol", f"answer body over {_MAX_BODY} bytes")
             self.mode = "length"
             self.done = self.length == 0
         else:
@@ -361,6 +405,10 @@ class _Exchange:
                     self._on_event(conn, mask)
                 except TransportError as exc:
                     self._fail(conn, exc)
+                except Exception as exc:  # a defect here fails one request, not the exchange
+                    self._fail(
+                        conn, TransportError("protocol", f"{type(exc).__name__}: {exc}", exc)
+                    )
 
     def _expire(self, now: float) -> float | None:
         """Fail the requests past their deadline; the earliest deadline of the others."""
@@ -391,6 +439,8 @@ class _Exchange:
                 self._send_on(conn, index)
             except TransportError as exc:  # e.g. EPIPE: the server reset it since its last answer
                 self._fail(conn, exc)
+            except Exception as exc:  # e.g. the caller's request could not be built
+                self._fail(conn, _unexpected(exc))
             return
         conn_or_error = self._connect()
         if isinstance(conn_or_error, TransportError):
@@ -620,6 +670,10 @@ class _Exchange:
         if error.kind == "retry":
             error.kind = "closed"
         self.results[index] = error
+
+
+def _unexpected(exc: Exception) -> TransportError:
+    return TransportError("protocol", f"{type(exc).__name__}: {exc}", exc)
 
 
 def _is_tls_want(exc: OSError) -> bool:

@@ -35,21 +35,28 @@ from .env import MANAGEMENT_ENDPOINT
 from .events import WebSocketEvent, parse_event
 from .exceptions import (
     ConfigurationError,
-    ForbiddenError,
     GoneError,
     LimitExceededError,
     ManagementApiError,
     PayloadTooLargeError,
+    management_error,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
-    from typing import Any
+    from typing import Any, Protocol
 
-    from . import _signed
     from .store import ConnectionStore
+
+    class _Poster(Protocol):
+        """What ``_fan_out`` sends through: the fast path's ``_signed.Poster``, or the client."""
+
+        def post_many(
+            self, connection_ids: Sequence[str], concurrency: int
+        ) -> Sequence[Exception | None]: ...
+
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -63,18 +70,6 @@ __all__ = [
 #: Largest payload ``PostToConnection`` accepts (the service model's ``Data`` max: 128 KiB).
 MAX_PAYLOAD_BYTES = 131072
 
-_ERROR_CLASSES: dict[str, type[ManagementApiError]] = {
-    "GoneException": GoneError,
-    "ForbiddenException": ForbiddenError,
-    "PayloadTooLargeException": PayloadTooLargeError,
-    "LimitExceededException": LimitExceededError,
-}
-_STATUS_CLASSES: dict[int, type[ManagementApiError]] = {
-    410: GoneError,
-    403: ForbiddenError,
-    413: PayloadTooLargeError,
-    429: LimitExceededError,
-}
 _MAX_BACKOFF_SECONDS = 2.0
 
 
@@ -89,7 +84,9 @@ def management_endpoint(
     2. ``https://{domainName}/{stage}`` when ``domainName`` is an ``execute-api`` domain;
     3. ``WS_API_MANAGEMENT_ENDPOINT`` when set (custom domains, the local emulator: a custom
        domain's host alone does not say which API mapping to use);
-    4. ``https://{apiId}.execute-api.{AWS_REGION}.amazonaws.com/{stage}``.
+    4. ``https://{apiId}.execute-api.{AWS_REGION}.{dnsSuffix}/{stage}``, with the DNS suffix
+       of the region's partition (``amazonaws.com``, ``amazonaws.com.cn`` for ``cn-*``...:
+       see ``_aws.dns_suffix``).
 
     Raises ``ConfigurationError`` when none applies, ``EventParseError`` for a raw dict that is
     not a WebSocket event.
@@ -106,7 +103,7 @@ def management_endpoint(
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     api_id = parsed.api_id
     if api_id and stage and region:
-        return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+        return f"https://{api_id}.execute-api.{region}.{_aws.dns_suffix(region)}/{stage}"
     raise ConfigurationError(
         f"cannot tell the @connections endpoint of domain {domain!r}: set {MANAGEMENT_ENDPOINT} "
         "or pass endpoint_url (the event has no execute-api domain, or no apiId/stage, "
@@ -148,6 +145,13 @@ def _check_size(payload: bytes, connection_id: str | None) -> None:
 def _check_id(connection_id: object) -> str:
     if not isinstance(connection_id, str) or not connection_id:
         raise ValueError(f"connection id must be a non-empty string, got {connection_id!r}")
+    if not connection_id.isascii():
+        try:
+            connection_id.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no URL can carry it
+            raise ValueError(
+                f"connection id must be valid Unicode (no lone surrogates), got {connection_id!r}"
+            ) from None
     return connection_id
 
 
@@ -157,14 +161,12 @@ def _translate(exc: Exception, connection_id: str | None) -> Exception:
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        code = error.get("Code") or None
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        cls = _ERROR_CLASSES.get(code or "") or _STATUS_CLASSES.get(status or 0)
-        return (cls or ManagementApiError)(
-            error.get("Message") or str(exc),
-            connection_id=connection_id,
-            code=code,
+        return management_error(
+            error.get("Message"),
+            code=error.get("Code"),
             status=status,
+            connection_id=connection_id,
         )
     if isinstance(exc, BotoCoreError):
         return ManagementApiError(
@@ -236,8 +238,14 @@ class Connections:
 
     ``Connections.for_event(event)`` is what a route handler wants. Give ``endpoint_url``
     (``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}``) to reach another API,
-    or ``client`` to use your own boto3 ``apigatewaymanagementapi`` client. Without either,
-    ``WS_API_MANAGEMENT_ENDPOINT`` is used, else ``ConfigurationError`` is raised.
+    or ``client`` to use your own boto3 ``apigatewaymanagementapi`` client.
+
+    ``Connections()`` with neither is what a publisher wants (a function no route invokes, to
+    which ``add_publisher`` gives the variable): it reads ``WS_API_MANAGEMENT_ENDPOINT`` on
+    each use, not when it is made, like ``ConnectionStore()`` reads the table variables, so a
+    module-level ``Connections()`` works in tests and the local emulator, which set the
+    variable later or change it; a use while it is unset raises ``ConfigurationError``
+    naming it.
 
     The boto3 client is created on the first call and cached per endpoint for the life of the
     execution environment, so creating ``Connections`` objects per invocation costs nothing.
@@ -246,17 +254,23 @@ class Connections:
     def __init__(self, endpoint_url: str | None = None, *, client: Any = None) -> None:
         if endpoint_url is None and client is not None:
             endpoint_url = getattr(getattr(client, "meta", None), "endpoint_url", None)
-        if endpoint_url is None:
-            endpoint_url = os.environ.get(MANAGEMENT_ENDPOINT)
-            if not endpoint_url:
-                raise ConfigurationError(
-                    f"no @connections endpoint: pass endpoint_url, set {MANAGEMENT_ENDPOINT}, "
-                    "or use Connections.for_event(event)"
-                )
-        #: The resolved endpoint, ``https://{domain}/{stage}`` (no ``/@connections``).
-        self.endpoint_url: str = endpoint_url.rstrip("/")
-        self._client = client
+        self._endpoint_url = endpoint_url.rstrip("/") if endpoint_url is not None else None
         self._given_client = client
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint, ``https://{domain}/{stage}`` (no ``/@connections``): the one given,
+        else ``WS_API_MANAGEMENT_ENDPOINT`` as it is now."""
+        if self._endpoint_url is not None:
+            return self._endpoint_url
+        configured = os.environ.get(MANAGEMENT_ENDPOINT)
+        if not configured:
+            raise ConfigurationError(
+                f"no @connections endpoint: pass endpoint_url, set {MANAGEMENT_ENDPOINT} (the "
+                "construct sets it on route handlers and publishers), or use "
+                "Connections.for_event(event)"
+            )
+        return configured.rstrip("/")
 
     @classmethod
     def for_event(
@@ -271,21 +285,23 @@ class Connections:
         Resolution order: ``endpoint_url`` if given; ``https://{domainName}/{stage}`` for an
         ``execute-api`` domain; ``WS_API_MANAGEMENT_ENDPOINT`` (set by the construct for custom
         domains, and by the local emulator); ``https://{apiId}.execute-api.{AWS_REGION}
-        .amazonaws.com/{stage}``. See ``management_endpoint``.
+        .{dnsSuffix}/{stage}``. See ``management_endpoint``.
         """
         return cls(management_endpoint(event, endpoint_url=endpoint_url), client=client)
 
     @property
     def client(self) -> Any:
         """The boto3 ``apigatewaymanagementapi`` client (created on first use, then cached)."""
-        if self._client is None:
-            self._client = _aws.client(
-                "apigatewaymanagementapi", endpoint_url=self.endpoint_url, no_retries=True
-            )
-        return self._client
+        if self._given_client is not None:
+            return self._given_client
+        return _aws.client(
+            "apigatewaymanagementapi", endpoint_url=self.endpoint_url, no_retries=True
+        )
 
     def __repr__(self) -> str:
-        return f"Connections({self.endpoint_url!r})"
+        if self._endpoint_url is None:
+            return f"Connections(${MANAGEMENT_ENDPOINT})"
+        return f"Connections({self._endpoint_url!r})"
 
     def send(self, connection_id: str, data: Any, *, action: str | None = None) -> None:
         """Send ``data`` to one connection (``PostToConnection``).
@@ -351,29 +367,26 @@ class Connections:
         ids = list(dict.fromkeys(connection_ids))
         if not ids:
             return BroadcastResult([], [], {})
-        client = self._given_client or _aws.client(
-            "apigatewaymanagementapi",
-            endpoint_url=self.endpoint_url,
-            max_pool_connections=max_workers,
-            no_retries=True,
+        client = (
+            self._given_client
+            if self._given_client is not None
+            else _aws.client(
+                "apigatewaymanagementapi",
+                endpoint_url=self.endpoint_url,
+                max_pool_connections=max_workers,
+                no_retries=True,
+            )
         )
         from . import _signed
 
-        poster = _signed.poster_for(client, max_workers)
-        if poster is not None:
-            poster.set_payload(payload)
-            outcomes = _fan_out(poster, ids, max_workers, max_attempts, backoff)
+        poster: _Poster
+        fast = _signed.poster_for(client, max_workers)
+        if fast is not None:
+            fast.set_payload(payload)
+            poster = fast
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            def post(connection_id: str) -> None:
-                self._post(client, connection_id, payload)
-
-            def deliver(connection_id: str) -> Exception | None:
-                return _post_with_retries(post, connection_id, max_attempts, backoff)
-
-            with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
-                outcomes = list(pool.map(deliver, ids))
+            poster = _ClientPoster(self, client, payload)
+        outcomes = _fan_out(poster, ids, max_workers, max_attempts, backoff)
         sent: list[str] = []
         gone: list[str] = []
         failed: dict[str, Exception] = {}
@@ -413,16 +426,38 @@ def _sleep_before_retry(backoff: float, retry: int) -> None:
     time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, backoff * 2**retry)))
 
 
+class _ClientPoster:
+    """Posts through the client itself, ``concurrency`` threads at a time (the fall back for
+    a client the fast path cannot use); errors as ``send`` raises them."""
+
+    def __init__(self, connections: Connections, client: Any, payload: bytes) -> None:
+        self._connections = connections
+        self._client = client
+        self._payload = payload
+
+    def post_many(self, connection_ids: Sequence[str], concurrency: int) -> list[Exception | None]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def post(connection_id: str) -> Exception | None:
+            try:
+                self._connections._post(self._client, connection_id, self._payload)
+            except Exception as exc:  # per id: a broadcast never raises for one id
+                return exc
+            return None
+
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(connection_ids))) as pool:
+            return list(pool.map(post, connection_ids))
+
+
 def _fan_out(
-    poster: _signed.Poster,
+    poster: _Poster,
     ids: list[str],
     concurrency: int,
     max_attempts: int,
     backoff: float,
 ) -> list[Exception | None]:
-    """Post to every id through the fast path; the ids throttled (429) are posted again,
-    together, after a full-jitter sleep, up to ``max_attempts`` tries in all."""
-
+    """The one retry loop of both paths: post to every id; the ids throttled (429) are posted
+    again, together, after a full-jitter sleep, up to ``max_attempts`` tries in all."""
     outcomes: list[Exception | None] = [_invalid_id(connection_id) for connection_id in ids]
     todo = [index for index, invalid in enumerate(outcomes) if invalid is None]
     for attempt in range(max_attempts):
@@ -431,32 +466,10 @@ def _fan_out(
         errors = poster.post_many([ids[index] for index in todo], concurrency)
         throttled: list[int] = []
         for index, error in zip(todo, errors, strict=True):
-            translated = None if error is None else _translate(error, ids[index])
-            if translated is not None and translated is not error:
-                translated.__cause__ = error
-            outcomes[index] = translated
-            if isinstance(translated, LimitExceededError):
+            outcomes[index] = error
+            if isinstance(error, LimitExceededError):
                 throttled.append(index)
         todo = throttled
         if not todo:
             break
     return outcomes
-
-
-def _post_with_retries(
-    post: Callable[[str], None], connection_id: str, max_attempts: int, backoff: float
-) -> Exception | None:
-    invalid = _invalid_id(connection_id)
-    if invalid is not None:
-        return invalid
-    for attempt in range(max_attempts):
-        try:
-            post(connection_id)
-            return None
-        except LimitExceededError as exc:
-            if attempt + 1 >= max_attempts:
-                return exc
-            _sleep_before_retry(backoff, attempt)
-        except Exception as exc:
-            return exc
-    return None  # pragma: no cover - the loop always returns

@@ -16,7 +16,8 @@
 
 Errors that come from AWS carry its error ``code`` (e.g. ``"GoneException"``) and HTTP
 ``status`` (e.g. ``410``); the original botocore exception, when there is one, is chained as
-``__cause__``.
+``__cause__``. ``management_error`` is the one code/status → class table: the boto3 path and
+``broadcast``'s fast path both make their errors with it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "PayloadTooLargeError",
     "Reject",
     "WebSocketRuntimeError",
+    "management_error",
 ]
 
 
@@ -164,3 +166,44 @@ class LimitExceededError(ManagementApiError):
 
     default_code = "LimitExceededException"
     default_status = 429
+
+
+_BY_CODE: dict[str, type[ManagementApiError]] = {
+    cls.default_code: cls
+    for cls in (GoneError, ForbiddenError, PayloadTooLargeError, LimitExceededError)
+}
+_BY_STATUS: dict[int, type[ManagementApiError]] = {
+    cls.default_status: cls
+    for cls in (GoneError, ForbiddenError, PayloadTooLargeError, LimitExceededError)
+}
+
+
+def management_error(
+    message: object, *, code: object, status: object, connection_id: str | None
+) -> ManagementApiError:
+    """The typed error for an error answer of the ``@connections`` API: the class of its
+    ``code`` (``"GoneException"`` → ``GoneError``...), else of its HTTP ``status``, else
+    ``ManagementApiError``.
+
+    Hostile values never raise here: a ``code`` that is not a non-empty string counts as none
+    (the code is then the status, as text), a ``status`` that is not an int as none, and a
+    ``message`` that is not a string is shown as its ``str()``."""
+    number = status if isinstance(status, int) and not isinstance(status, bool) else None
+    # No usable code: the status as text, as botocore's parsers do for a body without one.
+    code_text = (
+        code if isinstance(code, str) and code else (None if number is None else str(number))
+    )
+    cls = (
+        (_BY_CODE.get(code_text) if code_text is not None else None)
+        or (_BY_STATUS.get(number) if number is not None else None)
+        or ManagementApiError
+    )
+    text = message if isinstance(message, str) else ("" if message is None else _text(message))
+    return cls(text, connection_id=connection_id, code=code_text, status=number)
+
+
+def _text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # a str() that raises, or RecursionError on a deeply nested value
+        return f"<{type(value).__name__}>"

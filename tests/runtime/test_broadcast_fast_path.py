@@ -104,7 +104,8 @@ def assert_signed_by(
 
 
 def outcome(result: BroadcastResult) -> tuple[Any, ...]:
-    """Everything a caller can see of a result (errors by type, text, status, code, id)."""
+    """Everything a caller can see of a result (errors by type, text, status, code, id; not
+    ``__cause__``: the boto3 path chains botocore's exception, the fast path has none)."""
     failed = {
         cid: (
             type(error),
@@ -112,7 +113,6 @@ def outcome(result: BroadcastResult) -> tuple[Any, ...]:
             getattr(error, "status", None),
             getattr(error, "code", None),
             getattr(error, "connection_id", None),
-            type(error.__cause__),
         )
         for cid, error in result.failed.items()
     }
@@ -361,13 +361,23 @@ def test_error_answers_are_parsed_like_botocores_rest_json_parser(
         {"status_code": status, "headers": headers, "body": body},
         None,  # type: ignore[arg-type]
     )
-    ours = _signed._client_error(status, headers, body)
-    assert ours.response["Error"] == theirs["Error"]  # type: ignore[attr-defined]
-    translated = _translate(ours, "a=")
-    assert isinstance(translated, ManagementApiError)
-    assert (translated.status, translated.code) == (status, theirs["Error"]["Code"])
+    code, message = _signed.answer_code_and_message(status, headers, body)
+    assert {"Code": code, "Message": message} == theirs["Error"]
+    # AND the fast path's typed error is the one the boto3 path makes of botocore's error
+    ours = _signed._answer_error(status, headers, body, "a=")
+    from botocore.exceptions import ClientError
+
+    theirs_translated = _translate(ClientError(theirs, "PostToConnection"), "a=")  # type: ignore[arg-type]
+    assert isinstance(ours, ManagementApiError)
+    assert (type(ours), ours.status, ours.code, str(ours)) == (
+        type(theirs_translated),
+        theirs_translated.status,  # type: ignore[attr-defined]
+        theirs_translated.code,  # type: ignore[attr-defined]
+        str(theirs_translated),
+    )
+    assert (ours.status, ours.code) == (status, theirs["Error"]["Code"])
     if status == 410:
-        assert type(translated) is GoneError
+        assert type(ours) is GoneError
 
 
 def test_refused_connection_gives_the_same_result_as_the_boto3_path(

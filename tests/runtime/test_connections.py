@@ -185,6 +185,38 @@ def test_endpoint_4_falls_back_on_api_id_and_region(monkeypatch: pytest.MonkeyPa
     )
 
 
+@pytest.mark.parametrize(
+    ("region", "suffix"),
+    [
+        ("cn-north-1", "amazonaws.com.cn"),
+        ("cn-northwest-1", "amazonaws.com.cn"),
+        ("us-gov-west-1", "amazonaws.com"),
+        ("us-iso-east-1", "c2s.ic.gov"),
+        ("us-isob-east-1", "sc2s.sgov.gov"),
+        ("ap-southeast-7", "amazonaws.com"),
+    ],
+)
+def test_endpoint_4_uses_the_dns_suffix_of_the_regions_partition(
+    monkeypatch: pytest.MonkeyPatch, region: str, suffix: str
+) -> None:
+    # GIVEN a custom-domain event (no execute-api domain, no variable) in another partition
+    monkeypatch.setenv("AWS_REGION", region)
+    raw = load_event("connect-custom-domain-authorizer.json")
+    # WHEN/THEN the fallback URL is that partition's, and its region is read back from it
+    url = management_endpoint(raw)
+    assert url == f"https://q1w2e3r4t5.execute-api.{region}.{suffix}/prod"
+    assert _aws.region_from_endpoint(url) == region
+
+
+def test_dns_suffixes_are_botocores() -> None:
+    # the partition data is botocore's own: every partition it knows gets its suffix
+    from botocore.loaders import Loader
+
+    for partition in Loader().load_data("partitions")["partitions"]:
+        for region in partition.get("regions", {}):
+            assert _aws.dns_suffix(region) == partition["outputs"]["dnsSuffix"], region
+
+
 def test_endpoint_that_cannot_be_resolved_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
@@ -201,13 +233,43 @@ def test_environment_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> No
     assert management_endpoint(raw) == "https://two.example.com"
 
 
-def test_constructor_without_endpoint_uses_environment_or_refuses(
+def test_without_an_endpoint_the_variable_is_read_on_each_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with pytest.raises(ConfigurationError):
-        Connections()
-    monkeypatch.setenv(env.MANAGEMENT_ENDPOINT, "http://127.0.0.1:1/dev")
-    assert Connections().endpoint_url == "http://127.0.0.1:1/dev"
+    # GIVEN a publisher's module-level Connections(), made before the variable is set
+    connections = Connections()
+    assert repr(connections) == f"Connections(${env.MANAGEMENT_ENDPOINT})"
+    # WHEN used while unset, THEN the error names the variable
+    with pytest.raises(ConfigurationError, match=env.MANAGEMENT_ENDPOINT):
+        connections.send("a=", "x")
+    with pytest.raises(ConfigurationError, match=env.MANAGEMENT_ENDPOINT):
+        connections.broadcast(["a="], "x")
+    # WHEN set, and later changed (as the emulator and tests do), THEN each use follows it
+    monkeypatch.setenv(env.MANAGEMENT_ENDPOINT, "http://127.0.0.1:1/dev/")
+    assert connections.endpoint_url == "http://127.0.0.1:1/dev"
+    assert connections.client.meta.endpoint_url == "http://127.0.0.1:1/dev"
+    monkeypatch.setenv(env.MANAGEMENT_ENDPOINT, "http://127.0.0.1:2/other")
+    assert connections.client.meta.endpoint_url == "http://127.0.0.1:2/other"
+
+
+def test_a_publisher_broadcasts_with_no_argument_at_all(
+    apigw: Any, monkeypatch: pytest.MonkeyPatch, connection_table: str
+) -> None:
+    # GIVEN the variables add_publisher sets (endpoint, table): nothing passed in code
+    from lambda_runtime import ConnectionStore
+
+    monkeypatch.setenv(env.MANAGEMENT_ENDPOINT, apigw.endpoint_url)
+    store = ConnectionStore()
+    for cid in ("a=", "b="):
+        raw = load_event("connect.json")
+        raw["requestContext"]["connectionId"] = cid
+        store.put(parse_event(raw))
+    apigw.known.add("a=")
+    # WHEN broadcasting to the store's ids
+    result = Connections().broadcast(store.ids(), "hi", store=store)
+    # THEN the live one got it, and the gone one left the table
+    assert (result.sent, result.gone) == (["a="], ["b="])
+    assert list(store.ids()) == ["a="]
 
 
 # --- serialisation ----------------------------------------------------------------------
@@ -242,6 +304,9 @@ def test_connection_id_must_be_a_non_empty_string(bad: Any) -> None:
         ("https://abc.execute-api.eu-west-3.amazonaws.com/prod", "eu-west-3"),
         ("https://abc.execute-api.cn-north-1.amazonaws.com.cn/prod", "cn-north-1"),
         ("https://abc.execute-api.us-east-1.amazonaws.com:443", "us-east-1"),
+        ("https://abc.execute-api.us-iso-east-1.c2s.ic.gov/prod", "us-iso-east-1"),
+        ("https://ABC.Execute-Api.EU-West-1.AmazonAWS.com/prod", "eu-west-1"),
+        ("https://abc.execute-api.example.com/prod", None),
         ("https://ws.example.com/chat", None),
         ("http://127.0.0.1:4510/local", None),
         (None, None),
