@@ -5,7 +5,9 @@ load on first access of a public name, so ``cdk_ws_api.local`` (the emulator) an
 never pay for them.
 
 Public names: :class:`WebSocketApi` and its option types, :class:`ConnectionTable`,
-:class:`RuntimeLayer`, :class:`ConstructValidationError`.
+:class:`RuntimeLayer`, :class:`ConstructValidationError`, and the integration helpers
+(:class:`SqsIntegration`, :class:`EventBridgeIntegration`, :class:`StepFunctionsIntegration`,
+:class:`HttpIntegration`, :class:`MockIntegration`; module ``integrations``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ __all__ = [
     "ConnectionTableProps",
     "ConstructValidationError",
     "CustomDomainOptions",
+    "EventBridgeIntegration",
+    "HttpIntegration",
     "IamAuthorizer",
     "LambdaRequestAuthorizer",
+    "ManagedIntegration",
+    "MockIntegration",
     "Problem",
     "RouteHandler",
     "RouteOptions",
     "RuntimeLayer",
+    "SqsIntegration",
     "StageOptions",
+    "StepFunctionsIntegration",
     "TableSchema",
     "UsagePlanOptions",
     "WebSocketApi",
@@ -38,13 +46,19 @@ _LAZY: dict[str, str] = {
     "ConnectionTableProps": "table",
     "ConstructValidationError": "errors",
     "CustomDomainOptions": "domain",
+    "EventBridgeIntegration": "integrations",
+    "HttpIntegration": "integrations",
     "IamAuthorizer": "authorizers",
     "LambdaRequestAuthorizer": "authorizers",
+    "ManagedIntegration": "integrations_base",
+    "MockIntegration": "integrations",
     "Problem": "errors",
     "RouteHandler": "routes",
     "RouteOptions": "routes",
     "RuntimeLayer": "layer",
+    "SqsIntegration": "integrations",
     "StageOptions": "stages",
+    "StepFunctionsIntegration": "integrations",
     "TableSchema": "table",
     "UsagePlanOptions": "authorizers",
     "WebSocketApi": "api",
@@ -56,6 +70,14 @@ if TYPE_CHECKING:
     from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, UsagePlanOptions
     from .domain import CustomDomainOptions
     from .errors import ConstructValidationError, Problem
+    from .integrations import (
+        EventBridgeIntegration,
+        HttpIntegration,
+        MockIntegration,
+        SqsIntegration,
+        StepFunctionsIntegration,
+    )
+    from .integrations_base import ManagedIntegration
     from .layer import RuntimeLayer
     from .routes import RouteHandler, RouteOptions
     from .stages import StageOptions

@@ -60,10 +60,12 @@ from .layer import RuntimeLayer
 from .routes import (
     CONNECT,
     DEFAULT,
+    DEFAULT_MODEL_SELECTION_EXPRESSION,
     DEFAULT_ROUTE_SELECTION_EXPRESSION,
     DISCONNECT,
     RouteHandler,
     RouteOptions,
+    check_model_selection_expression,
     check_route_key,
     check_route_options,
     check_route_selection_expression,
@@ -136,6 +138,10 @@ class WebSocketApi(Construct):
     :param description: Default: - none.
     :param route_selection_expression: only ``$request.body.<path>`` forms.
         Default: ``"$request.body.action"``.
+    :param model_selection_expression: the model selection expression of every route with a
+        request model (``RouteOptions.request_model(s)``): what it evaluates to picks the
+        model by key, ``$default`` being the fallback (e.g. ``"$request.body.version"``).
+        Default: ``"\\$default"`` (always the ``$default`` model).
     :param connect: the ``$connect`` route. Default: - no ``$connect`` route.
     :param disconnect: the ``$disconnect`` route. Default: - no ``$disconnect`` route.
     :param default: the ``$default`` route. Default: - no ``$default`` route.
@@ -183,6 +189,7 @@ class WebSocketApi(Construct):
         api_name: str | None = None,
         description: str | None = None,
         route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION,
+        model_selection_expression: str = DEFAULT_MODEL_SELECTION_EXPRESSION,
         connect: RouteHandler | None = None,
         disconnect: RouteHandler | None = None,
         default: RouteHandler | None = None,
@@ -208,6 +215,7 @@ class WebSocketApi(Construct):
         # Every problem of the props is reported at once, before anything is created.
         problems = ProblemCollector(self.node.path)
         check_route_selection_expression(problems, route_selection_expression)
+        check_model_selection_expression(problems, model_selection_expression)
         check_api_key_selection_expression(problems, api_key_selection_expression)
         self._check_initial_routes(problems, initial_routes, authorizer)
         check_stage_options(problems, stage_options)
@@ -222,6 +230,7 @@ class WebSocketApi(Construct):
         problems.raise_if_any()
 
         self._authorizer_option = authorizer
+        self._model_selection_expression = model_selection_expression
         self._stage_options = stage_options
         self._stage_names = [s.stage_name for s in stage_options]
         self._route_options: dict[str, RouteOptions] = {}
@@ -385,8 +394,11 @@ class WebSocketApi(Construct):
         check_route_key(problems, prop, key)
         if key in existing:
             problems.add(prop, key, "duplicate route: each route key can be given only once")
-        check_route_options(problems, prop, options)
-        check_handler_free(problems, f"{prop}.handler", options.handler, api_path=self.node.path)
+        check_route_options(problems, prop, options, key)
+        if options.handler is not None:
+            check_handler_free(
+                problems, f"{prop}.handler", options.handler, api_path=self.node.path
+            )
         if options.authorizer is not None:
             if key != CONNECT:
                 problems.add(
@@ -420,7 +432,13 @@ class WebSocketApi(Construct):
         authorizer_option = options.authorizer
         if key == CONNECT and authorizer_option is None:
             authorizer_option = self._authorizer_option
-        route = create_route(self.api, key, options, authorizer_option)
+        route = create_route(
+            self.api,
+            key,
+            options,
+            authorizer_option,
+            model_selection_expression=self._model_selection_expression,
+        )
         self.routes[key] = route
         if key == CONNECT and isinstance(authorizer_option, LambdaRequestAuthorizer):
             found = self.api.node.try_find_child(AUTHORIZER_ID)
@@ -431,7 +449,8 @@ class WebSocketApi(Construct):
         # (stages created after this route get the dependency in _create_stage).
         for stage in self.stages.values():
             stage.node.add_dependency(route)
-        self._bind_handler(options.handler)
+        if options.handler is not None:
+            self._bind_handler(options.handler)
         return route
 
     def _create_stage(

@@ -70,10 +70,10 @@ def lint_template(
     """cfn-lint findings (errors, warnings and informational) of a synthesized template.
 
     Returns one ``"<rule> <message> (<path>)"`` line per finding; ``[]`` means clean. One
-    finding is dropped as a false positive: W3005 on an ``AWS::Lambda::Function`` that
-    ``DependsOn`` its own role, which aws-cdk-lib's ``lambda.Function`` always adds although
-    ``Properties.Role`` already references the role (redundant, harmless, not fixable in user
-    code).
+    finding is dropped as a false positive: W3005 on an ``AWS::Lambda::Function`` (or an
+    ``AWS::StepFunctions::StateMachine``) that ``DependsOn`` its own role, which aws-cdk-lib's
+    ``lambda.Function`` (``sfn.StateMachine``) always adds although ``Properties.Role``
+    (``RoleArn``) already references the role (redundant, harmless, not fixable in user code).
     """
     runner = _cfn_lint_runner(regions)
     matches = runner.validate_template(json.loads(json.dumps(template)))
@@ -92,4 +92,8 @@ def _cfn_lint_runner(regions: tuple[str, ...]) -> Any:
 
 
 def _is_function_role_dependency(match: Any) -> bool:
-    return bool(match.rule.id == "W3005" and "/Properties/Role'" in match.message)
+    # Lambda functions reference their role as Role, state machines as RoleArn.
+    return bool(
+        match.rule.id == "W3005"
+        and ("/Properties/Role'" in match.message or "/Properties/RoleArn'" in match.message)
+    )
