@@ -13,9 +13,12 @@
     ├── InvocationError             a function invocation did not return a result
     │   ├── FunctionError           the handler raised (carries errorType / errorMessage)
     │   ├── FunctionTimeoutError    the function's timeout elapsed; the worker was killed
-    │   └── WorkerCrashedError      the worker process died (import error, os._exit, signal)
+    │   ├── WorkerCrashedError      the worker process died (import error, os._exit, signal)
+    │   ├── VtlError                a mapping template did not compile or evaluate
+    │   └── IntegrationCallError    an HTTP or AWS integration call failed or timed out
     ├── DynamoDBError               the embedded moto server failed to start
     ├── HandshakeRejected           the ``$connect`` handshake is answered with an HTTP status
+    ├── RequestRejected             API Gateway refuses a message before any integration runs
     ├── InvalidAuthorizerResponse   an authorizer's output API Gateway cannot use
     ├── HttpParseError              a request on the shared port that is not valid HTTP/1.1
     └── ManagementApiError          an ``@connections`` call failed (AWS code + HTTP status)
@@ -39,6 +42,7 @@ __all__ = [
     "GoneException",
     "HandshakeRejected",
     "HttpParseError",
+    "IntegrationCallError",
     "IntrinsicError",
     "InvalidAuthorizerResponse",
     "InvocationError",
@@ -48,8 +52,10 @@ __all__ = [
     "NoWebSocketApiError",
     "OptionError",
     "PayloadTooLargeException",
+    "RequestRejected",
     "StackNotFoundError",
     "SynthError",
+    "VtlError",
     "WorkerCrashedError",
 ]
 
@@ -112,6 +118,17 @@ class WorkerCrashedError(InvocationError):
     """Raised when the worker process exited before answering (the next call gets a new one)."""
 
 
+class VtlError(InvocationError):
+    """Raised when a mapping template has a syntax error or fails while it is evaluated
+    (a bad JSONPath, ``$util.parseJson`` of non-JSON): the client gets ``Internal server
+    error`` and the log line names the cause."""
+
+
+class IntegrationCallError(InvocationError):
+    """Raised when an HTTP or AWS integration cannot be reached, times out, answers with a
+    status no integration response selects, or is not allowed (``--allow-http-integration``)."""
+
+
 class DynamoDBError(LocalEmulatorError):
     """Raised when the embedded moto server cannot be started or a table cannot be created."""
 
@@ -125,6 +142,20 @@ class HandshakeRejected(LocalEmulatorError):
         super().__init__(f"{status} {message}")
         self.status = status
         self.message = message
+
+
+class RequestRejected(LocalEmulatorError):
+    """Raised before an integration runs when API Gateway refuses the request itself: a body
+    its request model rejects (400 ``Invalid request body``), no request template and
+    passthrough ``NEVER`` (415 ``Unsupported Media Type``), a required route parameter
+    missing (400 ``Bad Request``). ``status`` is for the access log (and the handshake on
+    ``$connect``), ``message`` the error frame's; ``detail`` the cause for the log line."""
+
+    def __init__(self, status: int, message: str, detail: str = "") -> None:
+        super().__init__(f"{status} {message}{': ' + detail if detail else ''}")
+        self.status = status
+        self.message = message
+        self.detail = detail
 
 
 class InvalidAuthorizerResponse(LocalEmulatorError, ValueError):

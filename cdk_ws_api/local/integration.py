@@ -1,7 +1,9 @@
-"""How API Gateway calls its Lambda proxy integrations, without sockets.
+"""How API Gateway calls a route's integration, without sockets.
 
-:class:`Integrations` turns a connection's events into invocations and their results into
-what API Gateway does next:
+:class:`Integrations` turns a connection's events into calls of the route's invoker (one per
+integration kind, built once per route by :func:`.integrations.build_invoker`: Lambda proxy
+and custom, MOCK, HTTP/HTTP_PROXY, AWS against moto) and their outcomes into what API Gateway
+does next:
 
 - :meth:`~Integrations.authorize`: a route requiring an API key without ``x-api-key`` → 403;
   ``AWS_IAM`` without a SigV4 signature (header or presigned query) → 403 (signatures are
@@ -9,25 +11,27 @@ what API Gateway does next:
   function; the function raising ``Unauthorized`` → 401; ``Deny``, no ``Allow`` on the exact
   method ARN, an invalid answer or any other failure → 403. On success the
   ``requestContext.authorizer`` of every later event is stored on the connection.
-- :meth:`~Integrations.connect`: an integration error → 500; the answer's ``statusCode``
-  decides the handshake; a ``Sec-WebSocket-Protocol`` header is to be echoed.
-- :meth:`~Integrations.message`: route selection; no route → the ``Forbidden`` frame; an
-  error or the integration timeout → the ``Internal server error`` frame; the function's
-  ``body`` is the reply only on routes with a route response.
+- :meth:`~Integrations.connect`: a required route parameter missing → 400; an integration
+  error → 500; the outcome's status decides the handshake; a ``Sec-WebSocket-Protocol``
+  header is to be echoed.
+- :meth:`~Integrations.message`: route selection; no route → the ``Forbidden`` frame; a body
+  the route's request model rejects → the ``Invalid request body`` frame (:mod:`.models`);
+  an error (function, VTL, HTTP or AWS call) or the integration timeout → the ``Internal
+  server error`` frame and a log line with the cause; the reply is sent only on routes with a
+  route response.
 - :meth:`~Integrations.disconnect`: ``$disconnect`` with its status code and reason.
 
-Every invocation is bounded by the integration timeout (29 s on AWS): past it the caller gets
-:class:`InvocationError`, while the function runs on until its own timeout, as on AWS.
+Every invocation is bounded by the integration timeout (29 s on AWS, or the integration's
+``TimeoutInMillis`` when shorter): past it the caller gets :class:`InvocationError`, while a
+function runs on until its own timeout, as on AWS.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +47,17 @@ from .exceptions import (
     HandshakeRejected,
     InvalidAuthorizerResponse,
     InvocationError,
+    RequestRejected,
 )
+from .integrations import (
+    IntegrationOutcome,
+    IntegrationRequest,
+    IntegrationServices,
+    Invoker,
+    LocalAws,
+    build_invoker,
+)
+from .models import validate_request
 from .policy import (
     evaluate,
     missing_identity_sources,
@@ -51,7 +65,8 @@ from .policy import (
 )
 from .registry import Connection
 from .routing import CONNECT, DEFAULT, DISCONNECT, select_route
-from .specs import ApiSpec
+from .specs import ApiSpec, RouteSpec
+from .vtl import RequestParams
 from .workers import Invocation, WorkerPools
 
 __all__ = ["ConnectOutcome", "Integrations", "MessageOutcome", "error_frame"]
@@ -86,25 +101,24 @@ def _consume_result(future: asyncio.Future[Any]) -> None:
         logger.warning("late invocation failed: %s", future.exception())
 
 
-def _reply_body(result: Any) -> str | bytes | None:
-    if isinstance(result, dict):
-        body = result.get("body")
-        if body is None:
-            return None
-        if result.get("isBase64Encoded") is True and isinstance(body, str):
-            with contextlib.suppress(ValueError):
-                return base64.b64decode(body, validate=True)  # sent as a binary frame
-        return body if isinstance(body, str) else json.dumps(body)
-    if result is None:
-        return None
-    return result if isinstance(result, str) else json.dumps(result)
+#: Message and ``$disconnect`` requests carry no headers or query string on WebSocket APIs.
+_NO_PARAMS = RequestParams(header=None)
 
 
-def _status(result: Any, default: int = 200) -> int:
-    if isinstance(result, dict) and "statusCode" in result:
-        with contextlib.suppress(TypeError, ValueError):
-            return int(result["statusCode"])
-    return default
+def _handshake_params(connection: Connection) -> RequestParams:
+    return RequestParams(querystring=dict(connection.query), header=dict(connection.headers))
+
+
+def _require_parameters(route: RouteSpec, params: RequestParams) -> None:
+    for name in route.required_parameters:
+        kind, _, key = name.removeprefix("route.request.").partition(".")
+        present = (
+            key in params.querystring
+            if kind == "querystring"
+            else any(h.lower() == key.lower() for h in params.header)
+        )
+        if not present:
+            raise RequestRejected(400, "Bad Request", f"missing required parameter {name}")
 
 
 class Integrations:
@@ -122,6 +136,35 @@ class Integrations:
         self.pools = pools
         self.timeout = timeout
         self._now = now
+        self.services = IntegrationServices(run_function=self.invoke, timeout=timeout)
+        self._invokers: dict[str, Invoker] = {}
+
+    def use_local_aws(self, aws: LocalAws) -> None:
+        """Send ``AWS`` integrations to ``aws`` (the embedded moto server)."""
+        self.services.aws = aws
+        self._invokers.clear()
+
+    def allow_http_hosts(self, hosts: Collection[str]) -> None:
+        """Let ``HTTP``/``HTTP_PROXY`` integrations reach ``hosts`` besides loopback."""
+        self.services.allowed_http_hosts = frozenset(h.lower() for h in hosts)
+        self._invokers.clear()
+
+    def _invoker(self, route: RouteSpec) -> Invoker:
+        invoker = self._invokers.get(route.key)
+        if invoker is None:
+            invoker = self._invokers[route.key] = build_invoker(route.integration, self.services)
+        return invoker
+
+    async def _run(
+        self, route: RouteSpec, event: dict[str, Any], body: str, params: RequestParams
+    ) -> IntegrationOutcome:
+        request = IntegrationRequest(event, body, params, self.api.stage_variables)
+        spec_timeout = route.integration.timeout if route.integration else None
+        timeout = min(spec_timeout or self.timeout, self.timeout)
+        try:
+            return await asyncio.wait_for(self._invoker(route).invoke(request), timeout)
+        except asyncio.TimeoutError:
+            raise InvocationError(f"integration timeout ({timeout:g}s)") from None
 
     async def invoke(self, function: str | None, event: dict[str, Any]) -> Invocation:
         """Invoke ``function`` (a logical id); raises :class:`InvocationError` when it fails,
@@ -191,21 +234,23 @@ class Integrations:
         if route is None:
             return ConnectOutcome(200)
         event = connect_event(source, connection, now_ms=self._now())
+        params = _handshake_params(connection)
         try:
-            invocation = await self.invoke(route.function, event)
+            _require_parameters(route, params)
+            outcome = await self._run(route, event, "", params)
+        except RequestRejected as rejected:
+            logger.warning("$connect rejected: %s", rejected)
+            raise HandshakeRejected(rejected.status, rejected.message) from rejected
         except InvocationError as error:
             logger.warning("$connect failed: %s", error)
             raise HandshakeRejected(500, "Internal server error") from error
-        result = invocation.result
-        status = _status(result)
+        status = outcome.status
         if not 200 <= status < 300:
             raise HandshakeRejected(status, "Forbidden" if status == 403 else "HandshakeRejected")
         subprotocol = None
-        headers = result.get("headers") if isinstance(result, dict) else None
-        if isinstance(headers, dict):
-            for name, value in headers.items():
-                if str(name).lower() == "sec-websocket-protocol":
-                    subprotocol = str(value)
+        for name, value in outcome.headers.items():
+            if name.lower() == "sec-websocket-protocol":
+                subprotocol = value
         return ConnectOutcome(status, subprotocol)
 
     async def message(
@@ -222,13 +267,18 @@ class Integrations:
             return MessageOutcome(DEFAULT, 403, frame)
         route = self.api.routes[key]
         try:
-            invocation = await self.invoke(route.function, event)
+            validate_request(self.api, route, body)
+            outcome = await self._run(route, event, body, _NO_PARAMS)
+        except RequestRejected as rejected:
+            logger.warning("route %s rejected the message: %s", key, rejected)
+            frame = error_frame(rejected.message, connection.connection_id, request_id)
+            return MessageOutcome(key, rejected.status, frame)
         except InvocationError as error:
             logger.warning("route %s failed: %s", key, error)
             frame = error_frame("Internal server error", connection.connection_id, request_id)
             return MessageOutcome(key, 500, frame)
-        reply = _reply_body(invocation.result) if route.return_response else None
-        return MessageOutcome(key, _status(invocation.result), reply)
+        reply = outcome.reply if route.return_response else None
+        return MessageOutcome(key, outcome.status, reply)
 
     async def disconnect(
         self, connection: Connection, source: EventSource, *, code: int, reason: str
@@ -241,8 +291,8 @@ class Integrations:
             source, connection, status_code=code, reason=reason, now_ms=self._now()
         )
         try:
-            await self.invoke(route.function, event)
-        except InvocationError as error:
+            outcome = await self._run(route, event, "", _NO_PARAMS)
+        except (InvocationError, RequestRejected) as error:
             logger.warning("$disconnect failed: %s", error)
             return 500
-        return 200
+        return outcome.status

@@ -20,18 +20,31 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .exceptions import IntrinsicError, NoWebSocketApiError
+from .integrations import SUPPORTED_ACTIONS, is_loopback
+from .integrations.aws import parse_integration_uri
 from .intrinsics import Resolver
 from .specs import (
     ApiSpec,
     AuthorizerSpec,
+    AwsSpec,
+    EventSourceMappingSpec,
     FunctionSpec,
     GlobalIndexSpec,
+    HttpSpec,
+    IntegrationResponseSpec,
+    IntegrationSpec,
+    LambdaSpec,
     LocalApp,
+    MockSpec,
+    QueueSpec,
+    ResourceSpec,
     RouteSpec,
     StackTemplate,
     TableSpec,
+    UnsupportedSpec,
 )
 
 __all__ = ["read_stack", "websocket_apis"]
@@ -40,6 +53,11 @@ _API = "AWS::ApiGatewayV2::Api"
 _FUNCTION = "AWS::Lambda::Function"
 _LAYER = "AWS::Lambda::LayerVersion"
 _TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
+_QUEUE = "AWS::SQS::Queue"
+_BUS = "AWS::Events::EventBus"
+_STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+_STREAM = "AWS::Kinesis::Stream"
+_ESM = "AWS::Lambda::EventSourceMapping"
 
 # Types that are read, or that have no runtime behaviour to emulate (IAM is not enforced).
 _UNDERSTOOD = {
@@ -52,6 +70,13 @@ _UNDERSTOOD = {
     "AWS::ApiGatewayV2::RouteResponse",
     "AWS::ApiGatewayV2::IntegrationResponse",
     "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Model",
+    _QUEUE,
+    "AWS::SQS::QueuePolicy",
+    _BUS,
+    _STATE_MACHINE,
+    _STREAM,
+    _ESM,
     "AWS::ApiGatewayV2::Stage",
     "AWS::ApiGatewayV2::Deployment",
     "AWS::ApiGateway::Account",
@@ -132,15 +157,43 @@ class _StackReader:
         self.warnings: list[str] = []
         self.asset_keys = _asset_keys(stack.directory)
         physical_ids: dict[str, str] = {}
+        self.names: dict[str, str] = {}
         for logical_id, resource in self.resources.items():
-            physical_ids[logical_id] = self._physical_name(logical_id, resource)
+            physical_ids[logical_id] = self.names[logical_id] = self._physical_name(
+                logical_id, resource
+            )
+        attributes = self._service_attributes(physical_ids)
         self.resolver = Resolver(
             stack.template,
             stack_name=stack.name,
             region=stack.region,
             account=stack.account,
             physical_ids=physical_ids,
+            attributes=attributes,
         )
+
+    def _service_attributes(self, physical_ids: dict[str, str]) -> dict[tuple[str, str], str]:
+        # What Ref/GetAtt give for the resources created in moto where CloudFormation's Ref
+        # is not the name: a queue's Ref is its URL, a state machine's its ARN.
+        region, account = self.stack.region, self.stack.account
+        attributes: dict[tuple[str, str], str] = {}
+        for logical_id, resource in self.resources.items():
+            rtype, name = resource.get("Type"), physical_ids[logical_id]
+            if rtype == _QUEUE:
+                url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+                physical_ids[logical_id] = url
+                attributes[(logical_id, "QueueUrl")] = url
+                attributes[(logical_id, "QueueName")] = name
+                attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{region}:{account}:{name}"
+            elif rtype == _STATE_MACHINE:
+                arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+                physical_ids[logical_id] = attributes[(logical_id, "Arn")] = arn
+                attributes[(logical_id, "Name")] = name
+            elif rtype == _STREAM:
+                attributes[(logical_id, "Arn")] = (
+                    f"arn:aws:kinesis:{region}:{account}:stream/{name}"
+                )
+        return attributes
 
     def _physical_name(self, logical_id: str, resource: Mapping[str, Any]) -> str:
         rtype = resource.get("Type")
@@ -150,9 +203,17 @@ class _StackReader:
             "AWS::DynamoDB::Table": "TableName",
             "AWS::DynamoDB::GlobalTable": "TableName",
             _LAYER: "LayerName",
+            _QUEUE: "QueueName",
+            _BUS: "Name",
+            _STATE_MACHINE: "StateMachineName",
+            _STREAM: "Name",
         }.get(str(rtype))
         if name_prop and isinstance(props.get(name_prop), str):
             return str(props[name_prop])
+        if rtype == _QUEUE and props.get("FifoQueue") in (True, "true"):
+            return f"{self.stack.name}-{logical_id}"[:75] + ".fifo"
+        if rtype == _QUEUE:
+            return f"{self.stack.name}-{logical_id}"[:80]
         if rtype == _API:
             return _api_id(self.stack.name, logical_id)
         if rtype == "AWS::ApiGatewayV2::Stage" and isinstance(props.get("StageName"), str):
@@ -178,8 +239,11 @@ class _StackReader:
         self._warn_unsupported()
         api = self._read_api(api_logical_id)
         functions: dict[str, FunctionSpec] = {}
+        queues, resources = self._read_service_resources()
+        event_sources = self._read_event_sources(queues)
         wanted = {r.function for r in api.routes.values() if r.function}
         wanted |= {a.function for a in api.authorizers.values() if a.function}
+        wanted |= {e.function for e in event_sources}
         for logical_id in sorted(wanted):
             spec = self._read_function(logical_id)
             if spec is not None:
@@ -196,6 +260,8 @@ class _StackReader:
             tables=tables,
             warnings=self.warnings,
             outputs=self._read_outputs(),
+            resources=resources,
+            event_sources=[e for e in event_sources if e.function in functions],
         )
 
     def _read_outputs(self) -> dict[str, str]:
@@ -241,14 +307,45 @@ class _StackReader:
             str(k): str(v) for k, v in (stages.get(stage, {}).get("StageVariables") or {}).items()
         }
 
-        integrations: dict[str, tuple[str, str | None]] = {}
+        responses: dict[str, list[IntegrationResponseSpec]] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::IntegrationResponse"):
+            rprops = self._props(logical_id)
+            owner = _referenced(
+                rprops.get("IntegrationId"), self.resources, ("AWS::ApiGatewayV2::Integration",)
+            )
+            if owner is None:
+                continue
+            responses.setdefault(owner, []).append(
+                IntegrationResponseSpec(
+                    key=str(rprops.get("IntegrationResponseKey", "$default")),
+                    templates=self._strings(rprops.get("ResponseTemplates"), logical_id),
+                    template_selection_expression=_optional(
+                        rprops.get("TemplateSelectionExpression")
+                    ),
+                    content_handling=_optional(rprops.get("ContentHandlingStrategy")),
+                )
+            )
+        integrations: dict[str, IntegrationSpec] = {}
         for logical_id in self._of_type("AWS::ApiGatewayV2::Integration"):
             iprops = self._props(logical_id)
             if not self._belongs(iprops, api_logical_id):
                 continue
-            itype = str(iprops.get("IntegrationType", ""))
-            function = _referenced(iprops.get("IntegrationUri"), self.resources, (_FUNCTION,))
-            integrations[logical_id] = (itype, function)
+            integrations[logical_id] = self._read_integration(
+                logical_id, iprops, tuple(responses.get(logical_id, ()))
+            )
+        models: dict[str, Any] = {}
+        for logical_id in self._of_type("AWS::ApiGatewayV2::Model"):
+            mprops = self._props(logical_id)
+            if not self._belongs(mprops, api_logical_id):
+                continue
+            schema = self._safe_resolve(mprops.get("Schema"), logical_id)
+            if isinstance(schema, str):
+                try:
+                    schema = json.loads(schema)
+                except ValueError:
+                    self.warnings.append(f"model {logical_id}: Schema is not JSON; ignored")
+                    continue
+            models[str(self._safe_resolve(mprops.get("Name", logical_id), logical_id))] = schema
 
         authorizers: dict[str, AuthorizerSpec] = {}
         for logical_id in self._of_type("AWS::ApiGatewayV2::Authorizer"):
@@ -291,14 +388,25 @@ class _StackReader:
             integration = _referenced(
                 rprops.get("Target"), self.resources, ("AWS::ApiGatewayV2::Integration",)
             )
-            itype, function = integrations.get(integration or "", ("", None))
-            if integration is None:
+            spec = integrations.get(integration or "")
+            function = spec.function if isinstance(spec, LambdaSpec) else None
+            itype = str(self._props(integration).get("IntegrationType", "")) if spec else ""
+            if spec is None:
                 self.warnings.append(f"route {key} has no integration: it answers 500")
-            elif itype != "AWS_PROXY":
+            else:
+                self._warn_integration(key, spec)
+            request_models = self._strings(rprops.get("RequestModels"), logical_id)
+            model_expression = _optional(rprops.get("ModelSelectionExpression"))
+            if request_models and not model_expression:
                 self.warnings.append(
-                    f"route {key}: integration type {itype} is not emulated (Lambda proxy only)"
+                    f"route {key}: request models without a ModelSelectionExpression are not "
+                    "validated (as on AWS)"
                 )
-                function = None
+            required = tuple(
+                str(name)
+                for name, value in (rprops.get("RequestParameters") or {}).items()
+                if isinstance(value, dict) and value.get("Required") in (True, "true")
+            )
             auth_type = str(rprops.get("AuthorizationType", "NONE"))
             authorizer = _referenced(
                 rprops.get("AuthorizerId"), self.resources, ("AWS::ApiGatewayV2::Authorizer",)
@@ -321,6 +429,10 @@ class _StackReader:
                 authorization_type=auth_type,
                 authorizer=authorizer if auth_type == "CUSTOM" else None,
                 api_key_required=rprops.get("ApiKeyRequired") is True,
+                integration=spec,
+                model_selection_expression=model_expression,
+                request_models=request_models,
+                required_parameters=required,
             )
 
         return ApiSpec(
@@ -337,7 +449,177 @@ class _StackReader:
             region=self.stack.region,
             account=self.stack.account,
             stage_variables=stage_variables,
+            models=models,
         )
+
+    def _strings(self, value: Any, where: str) -> dict[str, str]:
+        resolved = self._safe_resolve(value or {}, where)
+        if not isinstance(resolved, dict):
+            return {}
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in resolved.items()}
+
+    def _read_integration(
+        self,
+        logical_id: str,
+        props: Mapping[str, Any],
+        responses: tuple[IntegrationResponseSpec, ...],
+    ) -> IntegrationSpec:
+        itype = str(props.get("IntegrationType", "")).upper()
+        timeout = props.get("TimeoutInMillis")
+        common: dict[str, Any] = {
+            "logical_id": logical_id,
+            "request_templates": self._strings(props.get("RequestTemplates"), logical_id),
+            "template_selection_expression": _optional(props.get("TemplateSelectionExpression")),
+            "passthrough_behavior": str(props.get("PassthroughBehavior") or "WHEN_NO_MATCH"),
+            "request_parameters": self._strings(props.get("RequestParameters"), logical_id),
+            "responses": responses,
+            "content_handling": _optional(props.get("ContentHandlingStrategy")),
+            "timeout": float(timeout) / 1000 if isinstance(timeout, (int, float, str)) else None,
+        }
+        uri_value = props.get("IntegrationUri")
+        function = _referenced(uri_value, self.resources, (_FUNCTION,))
+        if itype == "AWS_PROXY":
+            return LambdaSpec(function=function, **common)
+        if itype == "MOCK":
+            return MockSpec(**common)
+        if props.get("ConnectionType") == "VPC_LINK":
+            return UnsupportedSpec(integration_type=itype, reason="VPC links", **common)
+        uri = self._safe_resolve(uri_value, logical_id)
+        if itype in ("HTTP", "HTTP_PROXY") and isinstance(uri, str):
+            method = str(props.get("IntegrationMethod") or "POST").upper()
+            return HttpSpec(
+                url=uri,
+                method="POST" if method == "ANY" else method,
+                proxy=itype == "HTTP_PROXY",
+                **common,
+            )
+        if itype == "AWS" and function is not None:
+            return LambdaSpec(function=function, proxy=False, **common)
+        parsed = parse_integration_uri(uri) if itype == "AWS" and isinstance(uri, str) else None
+        if parsed is not None:
+            service, action, path = parsed
+            credentials = self._safe_resolve(props.get("CredentialsArn"), logical_id)
+            return AwsSpec(
+                service=service,
+                action=action,
+                path=path,
+                method=str(props.get("IntegrationMethod") or "POST").upper(),
+                credentials_arn=credentials if isinstance(credentials, str) else None,
+                **common,
+            )
+        return UnsupportedSpec(
+            integration_type=itype, reason=f"integration URI {uri!r} not understood", **common
+        )
+
+    def _warn_integration(self, key: str, spec: IntegrationSpec) -> None:
+        if isinstance(spec, UnsupportedSpec):
+            self.warnings.append(f"route {key}: {spec.describe()}; it answers 500")
+        elif isinstance(spec, AwsSpec):
+            supported = SUPPORTED_ACTIONS.get(spec.service, frozenset())
+            if spec.service not in SUPPORTED_ACTIONS or (
+                spec.action and spec.action not in supported
+            ):
+                self.warnings.append(
+                    f"route {key}: AWS {spec.service}:{spec.action or spec.path} is not among "
+                    "the emulated actions; it is sent to moto as it is"
+                )
+        elif isinstance(spec, HttpSpec):
+            host = urlsplit(spec.url).hostname or ""
+            if not is_loopback(host):
+                self.warnings.append(
+                    f"route {key}: HTTP integration to {host} is called only with "
+                    f"--allow-http-integration {host} (else it answers 500)"
+                )
+        if isinstance(spec, LambdaSpec) and spec.function is None:
+            self.warnings.append(f"route {key}: its Lambda function is not in the template")
+        if (spec.content_handling or "").upper() == "CONVERT_TO_BINARY":
+            self.warnings.append(
+                f"route {key}: request content handling CONVERT_TO_BINARY has no effect "
+                "(binary frames are refused)"
+            )
+
+    def _read_service_resources(self) -> tuple[dict[str, QueueSpec], list[ResourceSpec]]:
+        """The queues, event buses, state machines and streams to create in moto."""
+        queues: dict[str, QueueSpec] = {}
+        first: list[ResourceSpec] = []  # queues without a dead-letter queue come first
+        later: list[ResourceSpec] = []
+        region, account = self.stack.region, self.stack.account
+        for logical_id, resource in self.resources.items():
+            rtype = resource.get("Type")
+            props = self._safe_resolve(resource.get("Properties") or {}, logical_id)
+            name = self.names[logical_id]
+            if rtype == _QUEUE:
+                attributes = {
+                    attr: str(props[prop]).lower()
+                    if isinstance(props[prop], bool)
+                    else str(props[prop])
+                    for prop, attr in _QUEUE_ATTRIBUTES.items()
+                    if prop in props
+                }
+                if isinstance(props.get("RedrivePolicy"), dict):
+                    attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+                arn = f"arn:aws:sqs:{region}:{account}:{name}"
+                queues[logical_id] = QueueSpec(
+                    logical_id=logical_id,
+                    name=name,
+                    arn=arn,
+                    visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+                    fifo=name.endswith(".fifo"),
+                )
+                spec = ResourceSpec(
+                    logical_id,
+                    "sqs",
+                    "CreateQueue",
+                    {"QueueName": name, "Attributes": attributes},
+                    arn,
+                )
+                (later if "RedrivePolicy" in attributes else first).append(spec)
+            elif rtype == _BUS and name != "default":
+                first.append(ResourceSpec(logical_id, "events", "CreateEventBus", {"Name": name}))
+            elif rtype == _STATE_MACHINE:
+                definition = props.get("DefinitionString") or props.get("Definition") or {}
+                params = {
+                    "name": name,
+                    "definition": definition
+                    if isinstance(definition, str)
+                    else json.dumps(definition),
+                    "roleArn": str(
+                        props.get("RoleArn") or f"arn:aws:iam::{account}:role/{name}-role"
+                    ),
+                    "type": str(props.get("StateMachineType") or "STANDARD"),
+                }
+                first.append(
+                    ResourceSpec(logical_id, "stepfunctions", "CreateStateMachine", params)
+                )
+            elif rtype == _STREAM:
+                params = {"StreamName": name, "ShardCount": int(props.get("ShardCount") or 1)}
+                first.append(ResourceSpec(logical_id, "kinesis", "CreateStream", params))
+        return queues, first + later
+
+    def _read_event_sources(self, queues: dict[str, QueueSpec]) -> list[EventSourceMappingSpec]:
+        mappings = []
+        for logical_id, props in ((k, self._props(k)) for k in self._of_type(_ESM)):
+            queue = _referenced(props.get("EventSourceArn"), self.resources, (_QUEUE,))
+            function = _referenced(props.get("FunctionName"), self.resources, (_FUNCTION,))
+            if queue is None or function is None or queue not in queues:
+                self.warnings.append(
+                    f"event source mapping {logical_id}: only SQS queues of the template feeding "
+                    "functions of the template are emulated; ignored"
+                )
+                continue
+            mappings.append(
+                EventSourceMappingSpec(
+                    logical_id=logical_id,
+                    function=function,
+                    queue=queues[queue],
+                    batch_size=int(props.get("BatchSize") or 10),
+                    batch_window=float(props.get("MaximumBatchingWindowInSeconds") or 0),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                    enabled=props.get("Enabled", True) not in (False, "false"),
+                )
+            )
+        return mappings
 
     def _safe_resolve(self, value: Any, where: str) -> Any:
         try:
@@ -450,6 +732,22 @@ class _StackReader:
             ttl_attribute=str(ttl["AttributeName"]) if ttl.get("Enabled") else None,
             stream_view_type=stream.get("StreamViewType"),
         )
+
+
+#: CloudFormation properties of a queue → SQS attributes.
+_QUEUE_ATTRIBUTES = {
+    "VisibilityTimeout": "VisibilityTimeout",
+    "MessageRetentionPeriod": "MessageRetentionPeriod",
+    "DelaySeconds": "DelaySeconds",
+    "MaximumMessageSize": "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue": "FifoQueue",
+    "ContentBasedDeduplication": "ContentBasedDeduplication",
+}
+
+
+def _optional(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def read_stack(stack: StackTemplate, *, stage: str | None = None) -> LocalApp:
