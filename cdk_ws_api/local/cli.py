@@ -49,7 +49,7 @@ def describe(
         "  routes:",
     ]
     for key, route in sorted(api.routes.items()):
-        target = route.function or "(not emulated)"
+        target = route.integration.describe() if route.integration else "(no integration)"
         extras = []
         if route.authorizer:
             extras.append(f"authorizer {api.authorizers[route.authorizer].name}")
@@ -64,6 +64,15 @@ def describe(
         )
     if app.tables:
         lines.append("  tables: " + ", ".join(t.name for t in app.tables))
+    if app.resources:
+        created = ", ".join(f"{r.service}:{r.name}" for r in app.resources)
+        lines.append(f"  created in moto: {created}")
+    for mapping in app.event_sources:
+        lines.append(
+            f"  event source: {mapping.queue.name} -> {mapping.function} (batch "
+            f"{mapping.batch_size}, window {mapping.batch_window:g}s"
+            f"{', ReportBatchItemFailures' if mapping.report_batch_item_failures else ''})"
+        )
     if app.outputs:
         lines.append("  stack outputs (local values):")
         domains = {api.aws_domain: urlsplit(websocket_url).netloc}
@@ -82,7 +91,7 @@ def describe(
 
 
 #: Packages of the ``local`` extra, by import name.
-LOCAL_EXTRA = ("websockets", "moto", "flask", "werkzeug")
+LOCAL_EXTRA = ("websockets", "moto", "flask", "werkzeug", "airspeed", "jsonpath_ng", "jsonschema")
 
 
 def check_dependencies(names: tuple[str, ...] = LOCAL_EXTRA) -> None:

@@ -24,10 +24,11 @@ import json
 import logging
 import socket
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from .exceptions import DynamoDBError
-from .specs import TableSpec
+from .specs import ResourceSpec, TableSpec
 
 __all__ = ["FAKE_CREDENTIALS", "LocalDynamoDB", "create_table_request"]
 
@@ -49,7 +50,8 @@ from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
 fd, region = int(sys.argv[1]), sys.argv[2]
-tables = json.loads(sys.stdin.readline())
+setup = json.loads(sys.stdin.readline())
+tables, resources = setup["tables"], setup["resources"]
 app = DomainDispatcherApplication(create_backend_app)
 
 def serve(**where):
@@ -57,21 +59,32 @@ def serve(**where):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
-if tables:
+if tables or resources:
     # On a private port first: the shared socket is served only once every table exists.
     private = serve(host="127.0.0.1", port=0)
-    import boto3
-    client = boto3.client(
-        "dynamodb", endpoint_url="http://127.0.0.1:%d" % private.server_port,
-        region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    import boto3, urllib.request
+    from botocore import xform_name
+    url = "http://127.0.0.1:%d" % private.server_port
+    def client_for(service):
+        return boto3.client(service, endpoint_url=url, region_name=region,
+                            aws_access_key_id="x", aws_secret_access_key="x")
+    client = client_for("dynamodb")
+    if resources:
+        # Step Functions executions run their state machine (StartSyncExecution needs it).
+        urllib.request.urlopen(urllib.request.Request(
+            url + "/moto-api/config", method="POST",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()))
     try:
+        for resource in resources:  # queues, buses, state machines, streams
+            getattr(client_for(resource["service"]), xform_name(resource["operation"]))(
+                **resource["params"])
         for table in tables:
             client.create_table(**table["create"])
             if table["ttl"]:
                 client.update_time_to_live(TableName=table["create"]["TableName"],
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table["ttl"]})
     except Exception as exc:
-        print("error: cannot create tables: %s" % exc, flush=True)
+        print("error: cannot create tables or resources: %s" % exc, flush=True)
         sys.exit(1)
     private.shutdown()
 server = serve(host="127.0.0.1", port=0, fd=fd)
@@ -130,6 +143,7 @@ class LocalDynamoDB:
         self._process: asyncio.subprocess.Process | None = None
         self._socket: socket.socket | None = None
         self._tables: list[TableSpec] = []
+        self._resources: list[ResourceSpec] = []
         self._starting: asyncio.Task[None] | None = None
         self._watched = False
 
@@ -138,9 +152,11 @@ class LocalDynamoDB:
         """Whether the moto process runs."""
         return self._process is not None and self._process.returncode is None
 
-    async def open(self, tables: list[TableSpec]) -> None:
-        """Bind the endpoint; moto starts on the first connection to it."""
+    async def open(self, tables: list[TableSpec], resources: Sequence[ResourceSpec] = ()) -> None:
+        """Bind the endpoint; moto starts on the first connection to it. ``resources``
+        (queues, buses, state machines, streams) are created with the tables."""
         self._tables = list(tables)
+        self._resources = list(resources)
         self._socket = socket.create_server(("127.0.0.1", 0), backlog=1024)
         self._socket.setblocking(False)
         self.endpoint = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
@@ -186,7 +202,12 @@ class LocalDynamoDB:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         tables = [{"create": create_table_request(t), "ttl": t.ttl_attribute} for t in self._tables]
-        self._process.stdin.write(json.dumps(tables).encode() + b"\n")
+        resources = [
+            {"service": r.service, "operation": r.operation, "params": dict(r.params)}
+            for r in self._resources
+        ]
+        setup = {"tables": tables, "resources": resources}
+        self._process.stdin.write(json.dumps(setup).encode() + b"\n")
         try:
             line = await asyncio.wait_for(self._process.stdout.readline(), START_TIMEOUT)
         except asyncio.TimeoutError:

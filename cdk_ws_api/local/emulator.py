@@ -30,9 +30,11 @@ import time
 
 from .assembly import LocalApp
 from .bus import EventBus, OutputRecord
-from .dynamodb import LocalDynamoDB
+from .dynamodb import FAKE_CREDENTIALS, LocalDynamoDB
+from .event_sources import EventSources, SqsPoller
 from .gateway import Gateway
 from .httpparse import HttpRequest
+from .integrations import LocalAws
 from .intrinsics import localize_urls
 from .management import HttpResponse, ManagementApi
 from .options import EmulatorOptions
@@ -106,6 +108,25 @@ class Emulator:
             bus=self.bus,
         )
         self.management = ManagementApi(self.registry, self.gateway, stages=(app.api.stage,))
+        # Non-Lambda integrations and SQS event sources (see :mod:`.integrations`).
+        self.aws = LocalAws(
+            endpoint=lambda: self.dynamodb.endpoint,
+            region=app.api.region,
+            base_credentials=(
+                FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                None,
+            ),
+        )
+        self.gateway.integrations.use_local_aws(self.aws)
+        hosts = self.options.http_integration_hosts
+        self.gateway.integrations.allow_http_hosts(hosts)
+        for host in sorted(hosts):
+            app.warnings.append(
+                f"HTTP integrations may call {host} (--allow-http-integration): requests "
+                "leave this machine"
+            )
+        self.event_sources = EventSources([])
         self.router.mount("/*/@connections", self._connections_plane)
         self.router.mount(f"/{NO_SERVICE_PREFIX}", self._unemulated_plane)
 
@@ -140,8 +161,8 @@ class Emulator:
         return f"http://{self.gateway.domain_name}/{self.app.api.stage}"
 
     async def start(self) -> None:
-        if self.app.tables:
-            await self.dynamodb.open(self.app.tables)  # moto itself starts on first use
+        if self.app.needs_moto:  # moto itself starts on first use
+            await self.dynamodb.open(self.app.tables, self.app.resources)
         try:
             await self.gateway.start()
         except BaseException:
@@ -188,6 +209,22 @@ class Emulator:
                 ),
             )
 
+        self.event_sources = EventSources(
+            [
+                SqsPoller(mapping, self.aws, self._invoke_function, account=api.account)
+                for mapping in self.app.event_sources
+                if mapping.enabled
+            ]
+        )
+        self.event_sources.start()
+
+    async def _invoke_function(self, function: str, event: object) -> object:
+        # Event sources invoke with the function's own timeout, not the integration's.
+        pool = self.pools.get(function)
+        if pool is None:
+            raise LookupError(f"no local function {function}")
+        return (await pool.invoke(event)).result
+
     def _output(self, function: str, line: str) -> None:
         self._on_output(function, line)
         if self.bus.active:
@@ -195,6 +232,7 @@ class Emulator:
 
     async def stop(self) -> None:
         try:
+            await self.event_sources.stop()
             await self.gateway.close()
         finally:
             await self.pools.close()

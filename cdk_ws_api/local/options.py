@@ -147,6 +147,15 @@ class EmulatorOptions:
     concurrent_messages: bool = _option(
         False, "handle one connection's messages concurrently, as AWS may (default: in order)"
     )
+    # -- integrations -------------------------------------------------------------------
+    #: HTTP/HTTP_PROXY integrations reach loopback hosts only, unless named here: a test run
+    #: must not send traffic to the internet by surprise (see :mod:`.integrations.http`).
+    allow_http_integration: str | None = _option(
+        None,
+        "let HTTP/HTTP_PROXY integrations call these hosts besides loopback, comma-separated "
+        "(default: loopback only; a warning names each one allowed)",
+        metavar="HOST[,HOST...]",
+    )
     # -- output -------------------------------------------------------------------------
     quiet: bool = _option(False, "no access log lines")
 
@@ -168,6 +177,12 @@ class EmulatorOptions:
     def ordered_messages(self) -> bool:
         """One connection's messages are handled in order (see :mod:`.gateway`)."""
         return not self.concurrent_messages
+
+    @property
+    def http_integration_hosts(self) -> frozenset[str]:
+        """``allow_http_integration`` as a set of lower-case host names."""
+        text = self.allow_http_integration or ""
+        return frozenset(h.strip().lower() for h in text.split(",") if h.strip())
 
     @property
     def worker_idle_seconds(self) -> float | None:

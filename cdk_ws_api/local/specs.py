@@ -265,6 +265,7 @@ class ResourceSpec:
     operation: str
     params: Mapping[str, Any]
     arn: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,14 @@ class LocalApp:
     #: Queues, buses, state machines and streams created in moto (see :class:`ResourceSpec`).
     resources: list[ResourceSpec] = field(default_factory=list)
     event_sources: list[EventSourceMappingSpec] = field(default_factory=list)
+
+    @property
+    def needs_moto(self) -> bool:
+        """Whether the embedded moto server has work: tables, resources created in it, AWS
+        integrations or event sources polling it."""
+        uses_aws = any(isinstance(r.integration, AwsSpec) for r in self.api.routes.values())
+        return bool(self.tables or self.resources or self.event_sources or uses_aws)
+
     #: The stack's ``Outputs`` with intrinsics resolved (the API's URLs still AWS-shaped;
     #: :func:`.intrinsics.localize_urls` turns them into the local ones).
     outputs: dict[str, str] = field(default_factory=dict)

@@ -572,10 +572,13 @@ class _StackReader:
                     "CreateQueue",
                     {"QueueName": name, "Attributes": attributes},
                     arn,
+                    name,
                 )
                 (later if "RedrivePolicy" in attributes else first).append(spec)
             elif rtype == _BUS and name != "default":
-                first.append(ResourceSpec(logical_id, "events", "CreateEventBus", {"Name": name}))
+                first.append(
+                    ResourceSpec(logical_id, "events", "CreateEventBus", {"Name": name}, name=name)
+                )
             elif rtype == _STATE_MACHINE:
                 definition = props.get("DefinitionString") or props.get("Definition") or {}
                 params = {
@@ -589,11 +592,13 @@ class _StackReader:
                     "type": str(props.get("StateMachineType") or "STANDARD"),
                 }
                 first.append(
-                    ResourceSpec(logical_id, "stepfunctions", "CreateStateMachine", params)
+                    ResourceSpec(
+                        logical_id, "stepfunctions", "CreateStateMachine", params, name=name
+                    )
                 )
             elif rtype == _STREAM:
                 params = {"StreamName": name, "ShardCount": int(props.get("ShardCount") or 1)}
-                first.append(ResourceSpec(logical_id, "kinesis", "CreateStream", params))
+                first.append(ResourceSpec(logical_id, "kinesis", "CreateStream", params, name=name))
         return queues, first + later
 
     def _read_event_sources(self, queues: dict[str, QueueSpec]) -> list[EventSourceMappingSpec]:

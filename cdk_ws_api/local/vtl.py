@@ -34,6 +34,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
@@ -313,6 +314,22 @@ class Util:
 
 
 _UTIL = Util()
+
+
+def _java_string_literals() -> None:
+    """Make airspeed keep backslashes in string literals, as Java's Velocity 1.7 does.
+
+    airspeed turns ``"\\\\'"`` into ``\\'``; Velocity keeps both backslashes, and AWS's
+    documented idiom ``$util.escapeJavaScript($x).replaceAll("\\\\'", "'")`` relies on it
+    (the regex ``\\\\'`` matches the ``\\'`` that escapeJavaScript writes). The one place
+    airspeed's internals are touched: the two literal classes' unescape pattern, set to match
+    nothing (tested by the AWS example in tests/local/test_vtl.py)."""
+    never = re.compile(r"(?!)")
+    for literal in (airspeed.StringLiteral, airspeed.InterpolatedStringLiteral):
+        literal.ESCAPED_CHAR = never
+
+
+_java_string_literals()
 
 
 @functools.lru_cache(maxsize=512)
