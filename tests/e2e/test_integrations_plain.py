@@ -26,7 +26,7 @@ pytestmark = pytest.mark.timeout(180)
 class _Backend(BaseHTTPRequestHandler):
     requests: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         seen = {
             "method": self.command,

@@ -205,7 +205,8 @@ class IntegrationsPlainStack(cdk.Stack):
                 "action/PutEvents",
                 '{"Entries": [{"Source": "ws.plain", "DetailType": "message", "EventBusName": "'
                 + bus.event_bus_name
-                + '", "Detail": "$util.escapeJavaScript($input.body).replaceAll("\\\\\'", "\'")"}]}',
+                + '", "Detail": '
+                + '"$util.escapeJavaScript($input.body).replaceAll("\\\\\'", "\'")"}]}',
             ),
         )
         respond(
