@@ -100,12 +100,10 @@ class IntegrationsPlainStack(cdk.Stack):
         )
         standard.grant_start_execution(role)
         express.grant_start_sync_execution(role)
-        items = dynamodb.Table(
+        items = dynamodb.TableV2(
             self,
             "Items",
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         items.grant_write_data(role)
         stream = kinesis.Stream(self, "Stream", shard_count=1)
@@ -129,21 +127,32 @@ class IntegrationsPlainStack(cdk.Stack):
             target = route.node.default_child.target  # type: ignore[union-attr]
             return cdk.Fn.select(1, cdk.Fn.split("/", target))
 
-        def respond(route: apigw.WebSocketRoute, template: str, key: str = "$default") -> None:
-            apigw.CfnIntegrationResponse(
-                route,
-                "Response",
-                api_id=api.api_id,
-                integration_id=integration_id(route),
-                integration_response_key=key,
-                response_templates={"$default": template},
-                template_selection_expression=DEFAULT,
-            )
+        def respond(
+            route: apigw.WebSocketRoute | None,
+            template: str | None,
+            key: str = "$default",
+            *,
+            ids: tuple[str, str] | None = None,
+            name: str = "",
+        ) -> None:
+            # An integration response (with a template) and a route response: a two-way route.
+            integration, route_id = ids or (integration_id(route), route.route_id)  # type: ignore[arg-type, union-attr]
+            scope = route or self
+            if template is not None:
+                apigw.CfnIntegrationResponse(
+                    scope,
+                    f"{name}Response",
+                    api_id=api.api_id,
+                    integration_id=integration,
+                    integration_response_key=key,
+                    response_templates={"$default": template},
+                    template_selection_expression=DEFAULT,
+                )
             apigw.CfnRouteResponse(
-                route,
-                "RouteResponse",
+                scope,
+                f"{name}RouteResponse",
                 api_id=api.api_id,
-                route_id=route.route_id,
+                route_id=route_id,
                 route_response_key="$default",
             )
 
@@ -302,23 +311,13 @@ class IntegrationsPlainStack(cdk.Stack):
                 route_key=key,
                 target=f"integrations/{integration.ref}",
             )
-            apigw.CfnRouteResponse(
-                self,
-                f"Route{key.capitalize()}Response",
-                api_id=api.api_id,
-                route_id=route.ref,
-                route_response_key="$default",
+            respond(
+                None,
+                "{\"fromBackend\": $input.json('$')}" if integration_type == "HTTP" else None,
+                "/2\\d\\d/",
+                ids=(integration.ref, route.ref),
+                name=f"Http{key.capitalize()}",
             )
-            if integration_type == "HTTP":
-                apigw.CfnIntegrationResponse(
-                    self,
-                    f"Http{key.capitalize()}Response",
-                    api_id=api.api_id,
-                    integration_id=integration.ref,
-                    integration_response_key="/2\\d\\d/",
-                    response_templates={"$default": "{\"fromBackend\": $input.json('$')}"},
-                    template_selection_expression=DEFAULT,
-                )
 
         http("http", f"{backend}/proxy", "HTTP_PROXY")
         http(
