@@ -4,7 +4,7 @@ Prints the WebSocket URL, the ``@connections`` endpoint, the routes and the func
 one access-log line per event (kind, route, connection id, status, duration) and the
 handlers' output prefixed with their function name. Ctrl-C or SIGTERM closes every
 connection (``$disconnect`` runs), stops the workers and the moto server (started on first
-use, only for a template with a DynamoDB table), and exits 0.
+use, only for a template with a DynamoDB table or something else moto serves), and exits 0.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ How handlers' boto3 reaches local services, with no code change:
 - DynamoDB: ``AWS_ENDPOINT_URL_DYNAMODB`` → the embedded moto server (tables created from
   the template; ``Ref`` of a table resolves to its local name). Every other AWS service goes
   to moto too (``AWS_ENDPOINT_URL``), so nothing reaches the internet; credentials are fake.
-  moto (about 80 MiB) is used only when the template has a DynamoDB table, and started on the
-  first connection to its endpoint (see :mod:`.dynamodb`). Without a table,
+  moto (about 80 MiB) is used only when the template has a table, a queue, a bus, a state
+  machine, a stream or an AWS integration, and started on the first connection to its
+  endpoint (see :mod:`.dynamodb`). Without a table,
   ``AWS_ENDPOINT_URL`` is ``http://HOST:PORT/-no-local-service-`` on the emulator's own
   port, which answers every request there with a 501 ``NotImplemented`` error naming the
   service (JSON or XML, whichever the SDK's protocol parses), so a handler's boto3 call fails
