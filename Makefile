@@ -1,6 +1,7 @@
 # Two entry points, both self-installing on a fresh machine (Python 3.11, Node 20, no AWS, no Docker):
 #   make run   - install, synthesize app.py with the pinned CDK CLI, serve it on ws://127.0.0.1:3001
-#   make test  - install, then ruff, mypy --strict (lambda_runtime) and the whole pytest suite
+#   make test  - install, then ruff, mypy --strict (lambda_runtime) and the whole pytest suite,
+#                then tests/runtime again on the oldest boto3/botocore pyproject allows
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -16,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: help install run synth test lint typecheck pytest snapshot-update clean
+.PHONY: help install run synth test lint typecheck pytest pytest-oldest-botocore snapshot-update clean
 
 help:
 	@echo "make run   - install, synthesize the example chat stack and serve it locally"
@@ -55,7 +56,25 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+# The runtime on the oldest boto3/botocore pyproject allows (constraints/botocore-oldest.txt),
+# in a second, small venv: only what tests/runtime needs (constraints/runtime_requirements.py
+# reads the ranges from pyproject.toml), and only tests/runtime runs there.
+OLDEST := .venv-botocore-oldest
+OLDEST_STAMP := $(OLDEST)/.installed
+OLDEST_PINS := constraints/botocore-oldest.txt
+
+$(OLDEST_STAMP): pyproject.toml $(OLDEST_PINS) constraints/runtime_requirements.py | $(BIN)/python
+	$(PYTHON) -m venv $(OLDEST)
+	$(BIN)/python constraints/runtime_requirements.py > $(OLDEST)/requirements.txt
+	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c $(OLDEST_PINS) -r $(OLDEST)/requirements.txt
+	@touch $@
+
+pytest-oldest-botocore: $(OLDEST_STAMP)
+	CDK_WS_API_EXPECT_BOTOCORE=$$(sed -n 's/^botocore==//p' $(OLDEST_PINS)) \
+		$(OLDEST)/bin/python -m pytest tests/runtime -q
+
+test: lint typecheck pytest pytest-oldest-botocore
 
 # Rewrite the syrupy snapshots after an intended template change; review the diff before committing.
 snapshot-update: install

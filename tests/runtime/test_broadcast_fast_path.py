@@ -51,9 +51,20 @@ def botocore_authorization(
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    monkeypatch.setattr(
-        botocore.auth, "get_current_datetime", lambda *a, **k: FIXED.replace(tzinfo=None)
-    )
+    fixed = FIXED.replace(tzinfo=None)
+    if hasattr(botocore.auth, "get_current_datetime"):  # botocore >= 1.35
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: fixed)
+    else:  # older botocore calls datetime.datetime.utcnow() in botocore.auth
+        import datetime as real_datetime
+        import types
+
+        class FixedDatetime(real_datetime.datetime):
+            @classmethod
+            def utcnow(cls) -> real_datetime.datetime:  # type: ignore[override]
+                return fixed
+
+        shim = types.SimpleNamespace(datetime=FixedDatetime)
+        monkeypatch.setattr(botocore.auth, "datetime", shim)
     request = AWSRequest(method="POST", url=url, data=payload)
     signer = botocore.auth.SigV4Auth(Credentials(access_key, secret, token), "execute-api", region)
     signer.add_auth(request)

@@ -49,7 +49,9 @@ def test_bare_import_loads_only_the_package() -> None:
         print(sorted(set(sys.modules) - before))
         """
     )
-    assert out == "['lambda_runtime']"
+    # (``__future__``, which ``from __future__ import annotations`` loads, is already loaded
+    # in some interpreters and not in others: a few hundred bytes of stdlib either way.)
+    assert out in ("['lambda_runtime']", "['__future__', 'lambda_runtime']")
 
 
 def test_every_public_name_resolves() -> None:
