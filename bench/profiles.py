@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .core import PEERS, Deadline
+from .core import PEERS
 from .proc import tree_pids
 
 __all__ = ["main"]
@@ -107,7 +107,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def profile_broadcast(clients: int = 300) -> None:
-    from .broadcast import FAKE_AWS, _naive, _ours
+    from .broadcast import FAKE_AWS, naive, ours
     from .emulator import LocalEmulator
     from .holder import Holder
 
@@ -119,29 +119,29 @@ def profile_broadcast(clients: int = 300) -> None:
         ids = holder.opened["ids"]
         emulator_pids = tree_pids(emulator.pid)
 
-        def _prototype(endpoint: str) -> Callable[[list[str], str, Deadline], None]:
+        def _prototype(endpoint: str) -> Callable[[list[str], bytes], None]:
             from .prototype_post import PrototypePoster
 
             poster = PrototypePoster(endpoint)
 
-            def send(ids: list[str], payload: str, deadline: Deadline) -> None:
-                poster.broadcast(ids, payload.encode())
+            def send(ids: list[str], payload: bytes) -> None:
+                poster.broadcast(ids, payload)
 
             return send
 
         senders = (
-            ("Connections.broadcast", _ours),
-            ("naive loop", _naive),
+            ("Connections.broadcast", ours),
+            ("naive loop", naive),
             ("prototype, no botocore", _prototype),
         )
         for name, make in senders:
             send = make(emulator.management_url)
             tag = name.split()[0].strip(",.")
-            send(ids, f"warm-{tag}", Deadline(60))
+            send(ids, f"warm-{tag}".encode())
             holder.ask(f"count warm-{tag} {len(ids)} 30")
             cpu_before, own_before = _cpu_seconds(emulator_pids), time.process_time()
             started = time.monotonic()
-            send(ids, f"go-{tag}", Deadline(120))
+            send(ids, f"go-{tag}".encode())
             counted = holder.ask(f"count go-{tag} {len(ids)} 30")
             wall = time.monotonic() - started
             sender = (time.process_time() - own_before) * 1000 / len(ids)
@@ -274,7 +274,7 @@ def profile_emulator(action: str = "reply") -> None:
 def profile_broadcast_receivers(clients: int = 1000, rounds: int = 8) -> None:
     """py-spy of the emulator's tree and of the clients' process while
     ``Connections.broadcast`` sends to ``clients`` connections ``rounds`` times."""
-    from .broadcast import FAKE_AWS, _ours
+    from .broadcast import FAKE_AWS, ours
     from .emulator import LocalEmulator
     from .holder import Holder
     from .proc import raise_file_limit
@@ -287,15 +287,15 @@ def profile_broadcast_receivers(clients: int = 1000, rounds: int = 8) -> None:
         Holder(emulator.websocket_url, clients=clients, ids=True) as holder,
     ):
         ids = holder.opened["ids"]
-        send = _ours(emulator.management_url)
-        send(ids, "warm", Deadline(60))
+        send = ours(emulator.management_url)
+        send(ids, b"warm")
         holder.ask(f"count warm {len(ids)} 30")
         recorders = [
             _py_spy(emulator.pid, raws["emulator"]),
             _py_spy(holder.process.pid, raws["clients"]),
         ]
         for index in range(rounds):
-            send(ids, f"go-{index}", Deadline(60))
+            send(ids, f"go-{index}".encode())
             holder.ask(f"count go-{index} {len(ids)} 30")
         for recorder in recorders:
             recorder.send_signal(2)
