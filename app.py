@@ -3,7 +3,8 @@
 
 ``cdk synth`` / ``cdk deploy`` run this file (see ``cdk.json``); ``make run`` serves it locally.
 
-Routes (selection expression ``$request.body.action``), all on one function, ``handlers/chat.py``:
+Routes (selection expression ``$request.body.action``), all but ``ping`` on one function,
+``handlers/chat.py``; ``ping`` is answered by API Gateway itself (a ``MockIntegration``):
 
 ========== =========================================== ====================================
 route      client sends                                answer
@@ -14,6 +15,8 @@ join       ``{"action":"join","room":"r"}``            none (the connection join
 send       ``{"action":"send","room":"r","text":"…"}`` every member of r receives
                                                        ``{"room","from","text"}``
 whoami     ``{"action":"whoami"}``                     ``{"connectionId","user"}``
+ping       ``{"action":"ping"}``                       ``{"action":"pong","connectionId",
+                                                       "requestTime"}`` (no function runs)
 $default   anything else                               the list of actions
 ========== =========================================== ====================================
 """
@@ -31,6 +34,7 @@ from constructs import Construct
 from cdk_ws_api import (
     ConnectionTableProps,
     LambdaRequestAuthorizer,
+    MockIntegration,
     RouteOptions,
     StageOptions,
     WebSocketApi,
@@ -39,6 +43,11 @@ from cdk_ws_api import (
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 #: Nothing that differs between machines may enter the asset hash.
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".*"]
+#: The ``ping`` route's answer, a mapping template API Gateway evaluates per message.
+PONG_TEMPLATE = (
+    '{"action": "pong", "connectionId": "$context.connectionId", '
+    '"requestTime": "$context.requestTime"}'
+)
 
 
 class ChatStack(cdk.Stack):
@@ -72,6 +81,10 @@ class ChatStack(cdk.Stack):
                 "join": chat,
                 "send": chat,
                 "whoami": RouteOptions(handler=chat, return_response=True),
+                # Liveness check without a Lambda invocation: API Gateway answers it.
+                "ping": RouteOptions(
+                    integration=MockIntegration(PONG_TEMPLATE), return_response=True
+                ),
             },
             authorizer=LambdaRequestAuthorizer(
                 handler=authorizer,

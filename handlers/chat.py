@@ -6,6 +6,8 @@ Protocol (JSON text frames, routed on ``$request.body.action``):
 - ``{"action": "send", "room": "r", "text": "..."}``: every connection in room ``r``
   receives ``{"room": "r", "from": "<user>", "text": "..."}``.
 - ``{"action": "whoami"}``: two-way route; answers ``{"connectionId": "...", "user": "..."}``.
+- ``{"action": "ping"}``: answered by API Gateway itself (a mock integration, see ``app.py``);
+  listed here so that ``$default`` tells clients about it.
 - anything else (``$default``): two-way; answers the list of actions.
 
 A malformed ``join``/``send`` (no JSON object, missing or empty ``room``/``text``) is answered
@@ -34,6 +36,7 @@ ACTIONS = {
     "join": {"action": "join", "room": "<room>"},
     "send": {"action": "send", "room": "<room>", "text": "<text>"},
     "whoami": {"action": "whoami"},
+    "ping": {"action": "ping"},
 }
 MAX_ROOM_LENGTH = 128
 

@@ -463,7 +463,7 @@ def test_an_unknown_action_is_answered_with_the_action_list(
     assert isinstance(answer["message"], str)
     assert answer["message"]
     actions = answer["actions"]
-    assert set(actions) == {"join", "send", "whoami"}
+    assert set(actions) == {"join", "send", "whoami", "ping"}
     for name, example in actions.items():
         assert example["action"] == name
     assert set(actions["join"]) == {"action", "room"}

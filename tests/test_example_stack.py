@@ -80,17 +80,47 @@ def test_chat_routes_and_selection_expression(template: Template) -> None:
         r["Properties"]["RouteKey"]
         for r in _resources(template, "AWS::ApiGatewayV2::Route").values()
     }
-    assert route_keys == {"$connect", "$disconnect", "$default", "join", "send", "whoami"}
+    assert route_keys == {"$connect", "$disconnect", "$default", "join", "send", "whoami", "ping"}
 
 
-def test_two_way_routes_are_whoami_and_default(template: Template) -> None:
+def test_two_way_routes_are_whoami_ping_and_default(template: Template) -> None:
     routes = _resources(template, "AWS::ApiGatewayV2::Route")
     responses = _resources(template, "AWS::ApiGatewayV2::RouteResponse")
     answered = {
         routes[r["Properties"]["RouteId"]["Ref"]]["Properties"]["RouteKey"]
         for r in responses.values()
     }
-    assert answered == {"whoami", "$default"}
+    assert answered == {"whoami", "ping", "$default"}
+
+
+def test_ping_is_answered_by_api_gateway_without_a_function(template: Template) -> None:
+    # GIVEN the ping route and the integration it targets
+    ((_, ping),) = template.find_resources(
+        "AWS::ApiGatewayV2::Route", {"Properties": {"RouteKey": "ping"}}
+    ).items()
+    integration_id = ping["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+    integration = template.to_json()["Resources"][integration_id]["Properties"]
+    # THEN it is a mock reporting 200, whose 2xx integration response is the pong template
+    assert integration["IntegrationType"] == "MOCK"
+    assert integration["RequestTemplates"] == {"$default": '{"statusCode": 200}'}
+    responses = {
+        r["Properties"]["IntegrationResponseKey"]: r["Properties"]
+        for r in _resources(template, "AWS::ApiGatewayV2::IntegrationResponse").values()
+        if r["Properties"]["IntegrationId"] == {"Ref": integration_id}
+    }
+    assert set(responses) == {"/2\\d\\d/", "$default"}
+    pong = json.loads(
+        responses["/2\\d\\d/"]["ResponseTemplates"]["$default"]
+        .replace("$context.connectionId", "c=")
+        .replace("$context.requestTime", "t")
+    )
+    assert pong == {"action": "pong", "connectionId": "c=", "requestTime": "t"}
+    # no function serves it: the chat function's integrations are the only Lambda ones
+    lambda_integrations = template.find_resources(
+        "AWS::ApiGatewayV2::Integration", {"Properties": {"IntegrationType": "AWS_PROXY"}}
+    )
+    assert integration_id not in lambda_integrations
+    assert len(lambda_integrations) == 6
 
 
 def test_connect_is_authorized_by_the_token_query_parameter(template: Template) -> None:
