@@ -55,6 +55,7 @@ _LAYER = "AWS::Lambda::LayerVersion"
 _TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
 _QUEUE = "AWS::SQS::Queue"
 _BUS = "AWS::Events::EventBus"
+_RULE = "AWS::Events::Rule"
 _STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 _STREAM = "AWS::Kinesis::Stream"
 _ESM = "AWS::Lambda::EventSourceMapping"
@@ -74,6 +75,7 @@ _UNDERSTOOD = {
     _QUEUE,
     "AWS::SQS::QueuePolicy",
     _BUS,
+    _RULE,
     _STATE_MACHINE,
     _STREAM,
     _ESM,
@@ -193,6 +195,8 @@ class _StackReader:
                 attributes[(logical_id, "Arn")] = (
                     f"arn:aws:kinesis:{region}:{account}:stream/{name}"
                 )
+            elif rtype == _RULE:
+                attributes[(logical_id, "Arn")] = f"arn:aws:events:{region}:{account}:rule/{name}"
         return attributes
 
     def _physical_name(self, logical_id: str, resource: Mapping[str, Any]) -> str:
@@ -207,6 +211,7 @@ class _StackReader:
             _BUS: "Name",
             _STATE_MACHINE: "StateMachineName",
             _STREAM: "Name",
+            _RULE: "Name",
         }.get(str(rtype))
         if name_prop and isinstance(props.get(name_prop), str):
             return str(props[name_prop])
@@ -543,9 +548,12 @@ class _StackReader:
         queues: dict[str, QueueSpec] = {}
         first: list[ResourceSpec] = []  # queues without a dead-letter queue come first
         later: list[ResourceSpec] = []
+        rules: list[ResourceSpec] = []
         region, account = self.stack.region, self.stack.account
         for logical_id, resource in self.resources.items():
             rtype = resource.get("Type")
+            if rtype not in (_QUEUE, _BUS, _STATE_MACHINE, _STREAM, _RULE):
+                continue
             props = self._safe_resolve(resource.get("Properties") or {}, logical_id)
             name = self.names[logical_id]
             if rtype == _QUEUE:
@@ -599,7 +607,46 @@ class _StackReader:
             elif rtype == _STREAM:
                 params = {"StreamName": name, "ShardCount": int(props.get("ShardCount") or 1)}
                 first.append(ResourceSpec(logical_id, "kinesis", "CreateStream", params, name=name))
-        return queues, first + later
+            elif rtype == _RULE:
+                rules.extend(self._rule(logical_id, name, props))
+        # Rules last: their buses and target queues must exist.
+        return queues, first + later + rules
+
+    def _rule(self, logical_id: str, name: str, props: Mapping[str, Any]) -> list[ResourceSpec]:
+        """``PutRule`` and ``PutTargets`` of an EventBridge rule: moto delivers matching events
+        to SQS targets (targets of other kinds are named in the warnings)."""
+        if "EventPattern" not in props:
+            self.warnings.append(f"rule {logical_id}: only event-pattern rules are created")
+            return []
+        bus = str(props.get("EventBusName") or "default")
+        rule: dict[str, Any] = {
+            "Name": name,
+            "EventPattern": json.dumps(props["EventPattern"]),
+            "EventBusName": bus,
+            "State": str(props.get("State") or "ENABLED"),
+        }
+        targets = []
+        for target in props.get("Targets") or []:
+            arn = str(target.get("Arn", ""))
+            if arn.startswith("arn:aws:sqs:"):
+                targets.append({"Id": str(target.get("Id", "t")), "Arn": arn})
+            else:
+                self.warnings.append(
+                    f"rule {logical_id}: target {arn or target.get('Id')} is not emulated "
+                    "(SQS targets only)"
+                )
+        specs = [ResourceSpec(logical_id, "events", "PutRule", rule, name=name)]
+        if targets:
+            specs.append(
+                ResourceSpec(
+                    logical_id,
+                    "events",
+                    "PutTargets",
+                    {"Rule": name, "EventBusName": bus, "Targets": targets},
+                    name=name,
+                )
+            )
+        return specs
 
     def _read_event_sources(self, queues: dict[str, QueueSpec]) -> list[EventSourceMappingSpec]:
         mappings = []

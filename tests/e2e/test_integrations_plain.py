@@ -6,16 +6,14 @@ embedded moto server."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from e2e_harness import Emulator, recv_json, start_emulator, synth
+from integration_helpers import Seen, ask, aws_client, serve_json
 from websockets.exceptions import InvalidStatus
 
 APP = Path(__file__).resolve().parent / "integrations_plain" / "stack_app.py"
@@ -23,37 +21,14 @@ APP = Path(__file__).resolve().parent / "integrations_plain" / "stack_app.py"
 pytestmark = pytest.mark.timeout(180)
 
 
-class _Backend(BaseHTTPRequestHandler):
-    requests: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        seen = {
-            "method": self.command,
-            "path": self.path,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body": body,
-        }
-        type(self).requests.append(seen)
-        status = 418 if "teapot" in body else 200
-        answer = json.dumps({"seen": seen}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _answer(seen: Seen) -> tuple[int, Any]:
+    return (418 if "teapot" in seen["body"] else 200), {"seen": seen}
 
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Backend)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_json(_answer) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +46,6 @@ def emulator(
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
-
-
-def _ask(ws: Any, **body: Any) -> Any:
-    ws.send(json.dumps(body))
-    return recv_json(ws, timeout=30)
-
-
-def _aws(emulator: Emulator, service: str) -> Any:
-    return boto3.client(service, endpoint_url=emulator.dynamodb_url, region_name="us-east-1")
 
 
 def _output(emulator: Emulator, name: str) -> str:
@@ -106,7 +72,7 @@ def test_banner_lists_routes_with_their_integration_types(emulator: Emulator) ->
 
 def test_mock_connect_accepts_and_rejects_by_template(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        assert _ask(ws, action="ping", payload=1)["pong"] is True
+        assert ask(ws, action="ping", payload=1)["pong"] is True
     with pytest.raises(InvalidStatus) as info:
         emulator.connect("deny=yes")
     assert info.value.response.status_code == 403
@@ -114,7 +80,7 @@ def test_mock_connect_accepts_and_rejects_by_template(emulator: Emulator) -> Non
 
 def test_mock_route_renders_context_stage_variables_and_payload(emulator: Emulator) -> None:
     with emulator.connect(user_agent_header="mock-test") as ws:
-        answer = _ask(ws, action="ping", payload={"n": [1, 2], "s": "x"})
+        answer = ask(ws, action="ping", payload={"n": [1, 2], "s": "x"})
     assert answer["payload"] == {"n": [1, 2], "s": "x"}
     assert answer["routeKey"] == "ping" and answer["eventType"] == "MESSAGE"
     assert answer["stage"] == "dev" and answer["mode"] == "plain"
@@ -124,11 +90,11 @@ def test_mock_route_renders_context_stage_variables_and_payload(emulator: Emulat
 
 def test_vtl_error_answers_internal_server_error_and_logs_the_cause(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="broken")
+        answer = ask(ws, action="broken")
         assert answer["message"] == "Internal server error"
         assert set(answer) == {"message", "connectionId", "requestId"}
         # the connection is still usable
-        assert _ask(ws, action="ping", payload=2)["payload"] == 2
+        assert ask(ws, action="ping", payload=2)["payload"] == 2
     emulator.wait_for_line(r"route broken failed: template syntax error")
 
 
@@ -137,11 +103,11 @@ def test_vtl_error_answers_internal_server_error_and_logs_the_cause(emulator: Em
 
 def test_request_model_rejects_with_aws_frame_before_the_integration(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        assert _ask(ws, action="validated", text="short") == {"valid": True, "text": "short"}
-        rejected = _ask(ws, action="validated", text="x" * 21)
+        assert ask(ws, action="validated", text="short") == {"valid": True, "text": "short"}
+        rejected = ask(ws, action="validated", text="x" * 21)
         assert rejected["message"] == "Invalid request body"
         assert set(rejected) == {"message", "connectionId", "requestId"}
-        assert _ask(ws, action="validated")["message"] == "Invalid request body"
+        assert ask(ws, action="validated")["message"] == "Invalid request body"
     emulator.wait_for_line(r"route validated rejected the message: .*maxLength|too long")
 
 
@@ -152,7 +118,7 @@ def test_sqs_route_reaches_the_worker_which_answers_through_connections(
     emulator: Emulator,
 ) -> None:
     with emulator.connect() as ws:
-        queued = _ask(ws, action="report", text="hello")
+        queued = ask(ws, action="report", text="hello")
         assert queued["queued"] is True and queued["requestId"]
         worked = recv_json(ws, timeout=30)
     assert worked["worker"] == {"action": "report", "text": "hello"}
@@ -160,7 +126,7 @@ def test_sqs_route_reaches_the_worker_which_answers_through_connections(
 
 
 def test_sqs_batches_failures_and_redrive_to_the_dead_letter_queue(emulator: Emulator) -> None:
-    sqs = _aws(emulator, "sqs")
+    sqs = aws_client(emulator, "sqs")
     dead = sqs.get_queue_url(QueueName=_output(emulator, "DeadLetterQueue"))["QueueUrl"]
     with emulator.connect() as ws:
         for n in range(3):
@@ -189,35 +155,35 @@ def test_failing_aws_call_answers_internal_server_error(emulator: Emulator) -> N
 
 def test_eventbridge_put_events(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="event", text="it's")
+        answer = ask(ws, action="event", text="it's")
     assert answer["failed"] == 0 and answer["eventId"]
 
 
 def test_step_functions_start_and_start_sync(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        started = _ask(ws, action="start", input={"a": 1})
-        synced = _ask(ws, action="startsync", input={"name": "ada"})
+        started = ask(ws, action="start", input={"a": 1})
+        synced = ask(ws, action="startsync", input={"name": "ada"})
     arn = started["executionArn"]
     assert ":execution:IntegrationsPlainStack-Standard" in arn
-    described = _aws(emulator, "stepfunctions").describe_execution(executionArn=arn)
+    described = aws_client(emulator, "stepfunctions").describe_execution(executionArn=arn)
     assert json.loads(described["input"]) == {"a": 1}
     assert synced == {"status": "SUCCEEDED", "output": {"greeting": "ada"}}
 
 
 def test_dynamodb_put_item_with_the_connection_id(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        assert _ask(ws, action="put", text="stored text") == {"stored": True}
-        connection = _ask(ws, action="ping", payload=0)["connectionId"]
+        assert ask(ws, action="put", text="stored text") == {"stored": True}
+        connection = ask(ws, action="ping", payload=0)["connectionId"]
     table = _output(emulator, "ItemsTable")
-    item = _aws(emulator, "dynamodb").get_item(TableName=table, Key={"pk": {"S": connection}})
+    item = aws_client(emulator, "dynamodb").get_item(TableName=table, Key={"pk": {"S": connection}})
     assert item["Item"]["text"] == {"S": "stored text"}
 
 
 def test_kinesis_put_record(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="kinesis", n=7)
+        answer = ask(ws, action="kinesis", n=7)
     assert answer["shard"].startswith("shardId-")
-    kinesis = _aws(emulator, "kinesis")
+    kinesis = aws_client(emulator, "kinesis")
     stream = _output(emulator, "StreamName")
     iterator = kinesis.get_shard_iterator(
         StreamName=stream, ShardId=answer["shard"], ShardIteratorType="TRIM_HORIZON"
@@ -231,7 +197,7 @@ def test_kinesis_put_record(emulator: Emulator) -> None:
 
 def test_http_proxy_passes_body_and_answer_through(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="http", n=1)
+        answer = ask(ws, action="http", n=1)
     seen = answer["seen"]
     assert seen["path"] == "/proxy" and seen["method"] == "POST"
     assert json.loads(seen["body"]) == {"action": "http", "n": 1}
@@ -239,8 +205,8 @@ def test_http_proxy_passes_body_and_answer_through(emulator: Emulator) -> None:
 
 def test_http_with_templates_and_parameter_mapping(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="httpt", id="abc")
-        connection = _ask(ws, action="ping", payload=0)["connectionId"]
+        answer = ask(ws, action="httpt", id="abc")
+        connection = ask(ws, action="ping", payload=0)["connectionId"]
     seen = answer["fromBackend"]["seen"]
     assert seen["path"] == "/templated/abc?mode=plain"
     assert seen["headers"]["x-connection"] == connection
@@ -252,13 +218,13 @@ def test_http_status_without_integration_response_is_internal_server_error(
     emulator: Emulator,
 ) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="httpt", id="x", teapot=True)
+        answer = ask(ws, action="httpt", id="x", teapot=True)
     assert answer["message"] == "Internal server error"
     emulator.wait_for_line(r"route httpt failed: no integration response matches '418'")
 
 
 def test_http_to_a_remote_host_is_refused_without_the_flag(emulator: Emulator) -> None:
     with emulator.connect() as ws:
-        answer = _ask(ws, action="remote")
+        answer = ask(ws, action="remote")
     assert answer["message"] == "Internal server error"
     emulator.wait_for_line(r"route remote failed: HTTP integration to example.com refused")

@@ -71,6 +71,18 @@ TEMPLATE: dict[str, Any] = {
                 ),
             },
         },
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bus"}},
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "EventBusName": {"Ref": "Bus"},
+                "EventPattern": {"source": ["app"]},
+                "Targets": [
+                    {"Id": "q", "Arn": {"Fn::GetAtt": ["Queue", "Arn"]}},
+                    {"Id": "f", "Arn": {"Fn::GetAtt": ["Worker", "Arn"]}},
+                ],
+            },
+        },
         "SqsIntegration": _integration(
             IntegrationType="AWS",
             IntegrationUri={
@@ -205,3 +217,17 @@ def test_event_source_mapping(tmp_path: Path) -> None:
     assert (mapping.function, mapping.queue.name) == ("Worker", "S-Queue")
     assert (mapping.batch_size, mapping.batch_window) == (4, 2.0)
     assert mapping.report_batch_item_failures and mapping.queue.visibility_timeout == 7
+
+
+def test_event_rules_are_created_after_their_bus_and_queues(tmp_path: Path) -> None:
+    app = _read(tmp_path)
+    operations = [(r.service, r.operation) for r in app.resources]
+    assert operations[-2:] == [("events", "PutRule"), ("events", "PutTargets")]
+    assert operations.index(("events", "CreateEventBus")) < operations.index(("events", "PutRule"))
+    rule, targets = app.resources[-2:]
+    assert json.loads(rule.params["EventPattern"]) == {"source": ["app"]}
+    assert rule.params["EventBusName"] == "bus"
+    assert targets.params["Targets"] == [
+        {"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:S-Queue"}
+    ]
+    assert "rule Rule: target arn:aws:lambda" in "\n".join(app.warnings)

@@ -1,6 +1,7 @@
-"""``MOCK``: no backend. The request template's output stands for the backend's answer: its
-``statusCode`` (200 without one) selects the integration response, and the response template
-sees that output as ``$input`` (so a template can echo what the request template kept)."""
+"""``MOCK``: no backend. The request template's output only decides the status: its
+``statusCode`` (200 without one) selects the integration response. The mock "answers" with
+the client's own message, so the response template's ``$input`` is the request body (and a
+mock without templates echoes it), which is what a mock ``ping`` or echo route relies on."""
 
 from __future__ import annotations
 
@@ -11,4 +12,4 @@ __all__ = ["MockInvoker"]
 
 class MockInvoker(MappedInvoker):
     async def call(self, request: IntegrationRequest, mapped: MappedRequest) -> BackendResponse:
-        return BackendResponse(status_of(mapped.body), mapped.body)
+        return BackendResponse(status_of(mapped.body), request.body)
