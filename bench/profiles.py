@@ -11,6 +11,8 @@
                                         ``Connections.broadcast`` sends to 1,000 clients
 ``python -m bench.profiles emulator``   py-spy (installed into ``bench/.peers/tools``) of the
                                         emulator's tree under the benchmark-5 load
+``python -m bench.profiles endpoint-fallback``  cold cost of the last endpoint fallback (the
+                                        partition's DNS suffix from botocore's data)
 
 Each prints a plain-text report; none asserts anything. Loads are small and bounded.
 """
@@ -307,10 +309,66 @@ def profile_broadcast_receivers(clients: int = 1000, rounds: int = 8) -> None:
         print(summarize(raw.read_text()))
 
 
+_FALLBACK_CHILD = """
+import json, sys, time
+fixtures = sys.argv[1]
+usual = json.load(open(fixtures + "/connect.json"))  # an execute-api domain: no fallback
+custom = json.load(open(fixtures + "/connect-custom-domain-authorizer.json"))
+from lambda_runtime import Connections
+Connections.for_event(usual)
+start = time.perf_counter()
+connections = Connections.for_event(custom)  # neither the variable nor an execute-api domain
+fallback = (time.perf_counter() - start) * 1000
+print(json.dumps({"fallback": fallback, "url": connections.endpoint_url,
+                  "botocore": "botocore" in sys.modules}))
+"""
+
+
+def profile_endpoint_fallback(samples: int = 9) -> None:
+    """Fresh interpreters: the cold cost of ``Connections.for_event`` taking its last fallback
+    (the partition's DNS suffix read from botocore's data) over the same call on an event of
+    an execute-api domain, and whether it imported botocore."""
+    import json
+    import statistics
+
+    from .core import ROOT
+
+    fixtures = ROOT / "tests" / "fixtures" / "aws-events"
+    env = dict(os.environ, AWS_REGION="cn-north-1")
+    env.pop("WS_API_MANAGEMENT_ENDPOINT", None)
+    results = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _FALLBACK_CHILD, str(fixtures)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        )
+        for _ in range(samples)
+    ]
+    print(f"resolved: {results[0]['url']}")
+    median = statistics.median(r["fallback"] for r in results)
+    print(f"first fallback: median {median:.2f} ms over {samples} fresh processes")
+    print(f"botocore imported: {sum(r['botocore'] for r in results)} of {samples}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profiles")
     parser.add_argument(
-        "what", choices=["parse", "broadcast", "broadcast-spy", "rss", "emulator", "cpu"]
+        "what",
+        choices=[
+            "parse",
+            "broadcast",
+            "broadcast-spy",
+            "rss",
+            "emulator",
+            "cpu",
+            "endpoint-fallback",
+        ],
     )
     parser.add_argument("--action", default="reply", choices=["echo", "reply"])
     args = parser.parse_args()
@@ -324,6 +382,8 @@ def main() -> None:
         profile_rss()
     elif args.what == "cpu":
         profile_cpu(args.action)
+    elif args.what == "endpoint-fallback":
+        profile_endpoint_fallback()
     else:
         profile_emulator(args.action)
 

@@ -54,30 +54,49 @@ _suffixes: dict[str, str] = {}
 def dns_suffix(region: str) -> str:
     """The DNS suffix of ``region``'s partition: ``amazonaws.com`` (aws, aws-us-gov),
     ``amazonaws.com.cn`` (aws-cn), ``amazonaws.eu``, ``c2s.ic.gov``... from botocore's own
-    partition data (``botocore/data/partitions.json``, read through its public ``Loader``),
-    matched as botocore's endpoint rules match it: the partition listing the region, else the
-    one whose region pattern it matches, else ``aws``.
+    partition data, matched as botocore's endpoint rules match it: the partition listing the
+    region, else the one whose region pattern it matches, else ``aws``.
 
-    botocore is imported here only, the first time (a last-resort fallback of
-    ``management_endpoint``; the client that sends next imports it anyway). If botocore's data
-    cannot be read, ``cn-*`` regions get ``amazonaws.com.cn`` and others ``amazonaws.com``."""
+    The data is botocore's ``data/partitions.json`` (what ``botocore.loaders.Loader`` loads
+    as ``"partitions"``; a test checks the two agree on the oldest and newest botocore), read
+    from botocore's package directory *without importing botocore*: on this project's
+    machine importing botocore for it cost a cold start ~240-300 ms, reading the file ~0.3 ms
+    (``python -m bench.profiles endpoint-fallback``), and a handler that only resolves its
+    endpoint should not pay the import. If the file cannot be read, ``cn-*`` regions get
+    ``amazonaws.com.cn`` and others ``amazonaws.com``."""
     found = _suffixes.get(region)
     if found is not None:
         return found
     try:
-        suffix = _partition_suffix(region)
-    except Exception:  # botocore without the data, or a format it changed
+        suffix = _partition_suffix(region, _botocore_partitions())
+    except Exception:  # botocore missing, or a layout or format it changed
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     _suffixes[region] = suffix
     return suffix
 
 
-def _partition_suffix(region: str) -> str:
+def _botocore_partitions() -> list[Any]:
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("botocore")  # finds the package, does not run it
+    assert spec is not None and spec.submodule_search_locations
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    plain = data / "partitions.json"
+    if plain.is_file():
+        text = plain.read_bytes()
+    else:  # a botocore that ships its data compressed
+        import gzip
+
+        text = gzip.decompress((data / "partitions.json.gz").read_bytes())
+    partitions: list[Any] = json.loads(text)["partitions"]
+    return partitions
+
+
+def _partition_suffix(region: str, partitions: list[Any]) -> str:
     import re
 
-    from botocore.loaders import Loader
-
-    partitions = Loader().load_data("partitions")["partitions"]
     for partition in partitions:
         if region in partition.get("regions", {}):
             return str(partition["outputs"]["dnsSuffix"])

@@ -208,6 +208,14 @@ def test_endpoint_4_uses_the_dns_suffix_of_the_regions_partition(
     assert _aws.region_from_endpoint(url) == region
 
 
+def test_the_partition_data_read_is_what_botocores_loader_loads() -> None:
+    # dns_suffix reads botocore's data file without importing botocore: it must be the data
+    # botocore's public Loader gives (on the oldest and the newest botocore allowed)
+    from botocore.loaders import Loader
+
+    assert _aws._botocore_partitions() == Loader().load_data("partitions")["partitions"]
+
+
 def test_dns_suffixes_are_botocores() -> None:
     # the partition data is botocore's own: every partition it knows gets its suffix
     from botocore.loaders import Loader

@@ -33,7 +33,16 @@ def test_import_loads_no_boto3_or_botocore() -> None:
         event = {"requestContext": {"connectionId": "a=", "routeKey": "chat"}, "body": "{}"}
         app(event, None)
         Connections("https://a.execute-api.us-east-1.amazonaws.com/s")
+        Connections()  # a publisher's: the variable is read on use
         ConnectionStore("t")
+        # the last endpoint fallback reads botocore's partition data without importing it
+        import os
+        from lambda_runtime import management_endpoint
+        os.environ["AWS_REGION"] = "cn-north-1"
+        os.environ.pop("WS_API_MANAGEMENT_ENDPOINT", None)
+        custom = {"requestContext": {"connectionId": "a=", "routeKey": "$connect",
+                  "domainName": "ws.example.com", "stage": "prod", "apiId": "abc"}}
+        assert management_endpoint(custom).endswith(".amazonaws.com.cn/prod")
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")))
         """
     )
