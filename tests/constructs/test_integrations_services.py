@@ -14,7 +14,6 @@ import json
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -28,7 +27,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.validate import ParamValidator
-from moto.server import ThreadedMotoServer
 
 from cdk_ws_api import (
     EventBridgeIntegration,
@@ -37,6 +35,7 @@ from cdk_ws_api import (
     StepFunctionsIntegration,
     WebSocketApi,
 )
+from tests.runtime import conftest as runtime_conftest
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -46,15 +45,9 @@ FRAME = json.dumps({"action": "report", "text": 'it\'s "50%" & a+b=c \u00e9\u271
 _ARN = "<ARN>"
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+# The runtime tests' moto server (session), reused rather than copied (see
+# tests/test_example_handlers.py): bound here, where pytest looks for this module's fixtures.
+moto_url = runtime_conftest.moto_url
 
 
 def _client(service: str, endpoint: str) -> Any:
@@ -106,7 +99,7 @@ def _validate(service: str, operation: str, params: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("fifo", [False, True])
-def test_sqs_template_is_a_send_message_sqs_accepts(moto: str, fifo: bool) -> None:
+def test_sqs_template_is_a_send_message_sqs_accepts(moto_url: str, fifo: bool) -> None:
     # GIVEN a route on an SqsIntegration (FIFO: grouped by connection)
     stack = Stack(App(), "Sqs")
     queue = sqs.Queue(stack, "Q", fifo=fifo or None)
@@ -114,7 +107,7 @@ def test_sqs_template_is_a_send_message_sqs_accepts(moto: str, fifo: bool) -> No
     WebSocketApi(stack, "Api", routes={"report": SqsIntegration(queue, message_group_id=group)})
     template = _request_template(Template.from_stack(stack), "report")
     # AND the queue on a real SQS (moto)
-    client = _client("sqs", moto)
+    client = _client("sqs", moto_url)
     name = f"reports-{fifo}" + (".fifo" if fifo else "")
     attributes = {"FifoQueue": "true"} if fifo else {}
     url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -122,7 +115,7 @@ def test_sqs_template_is_a_send_message_sqs_accepts(moto: str, fifo: bool) -> No
     # the credentials role's SigV4) is sent
     request = AWSRequest(
         method="POST",
-        url=f"{moto}/{ACCOUNT}/{name}",
+        url=f"{moto_url}/{ACCOUNT}/{name}",
         data=_evaluate(template, "").encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
@@ -145,16 +138,16 @@ def test_sqs_template_is_a_send_message_sqs_accepts(moto: str, fifo: bool) -> No
         assert message["Attributes"]["MessageDeduplicationId"] == CONTEXT["requestId"]
 
 
-def test_eventbridge_template_is_a_put_events_request(moto: str) -> None:
+def test_eventbridge_template_is_a_put_events_request(moto_url: str) -> None:
     # GIVEN a route on an EventBridgeIntegration
     stack = Stack(App(), "Events")
     bus = events.EventBus(stack, "Bus")
     WebSocketApi(stack, "Api", routes={"report": EventBridgeIntegration(bus, source="chat.app")})
     template = _request_template(Template.from_stack(stack), "report")
     # AND the bus on a real EventBridge (moto), its events copied to a queue by a rule
-    client = _client("events", moto)
+    client = _client("events", moto_url)
     bus_arn = client.create_event_bus(Name="chat")["EventBusArn"]
-    sqs_client = _client("sqs", moto)
+    sqs_client = _client("sqs", moto_url)
     queue_url = sqs_client.create_queue(QueueName="copied-events")["QueueUrl"]
     queue_arn = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -176,7 +169,7 @@ def test_eventbridge_template_is_a_put_events_request(moto: str) -> None:
 
 
 @pytest.mark.parametrize("two_way", [False, True])
-def test_step_functions_template_is_a_start_execution_request(moto: str, two_way: bool) -> None:
+def test_step_functions_template_is_a_start_execution_request(moto_url: str, two_way: bool) -> None:
     # GIVEN a route on a StepFunctionsIntegration (two-way Express: StartSyncExecution)
     stack = Stack(App(), "Flow")
     machine = sfn.StateMachine(
@@ -197,7 +190,7 @@ def test_step_functions_template_is_a_start_execution_request(moto: str, two_way
     template = _request_template(Template.from_stack(stack), "report")
     operation = "StartSyncExecution" if two_way else "StartExecution"
     # AND a state machine on a real Step Functions (moto)
-    client = _client("stepfunctions", moto)
+    client = _client("stepfunctions", moto_url)
     machine_arn = client.create_state_machine(
         name=f"echo-{two_way}",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
