@@ -478,6 +478,9 @@ class _StackReader:
             "passthrough_behavior": str(props.get("PassthroughBehavior") or "WHEN_NO_MATCH"),
             "request_parameters": self._strings(props.get("RequestParameters"), logical_id),
             "responses": responses,
+            "response_selection_expression": _optional(
+                props.get("IntegrationResponseSelectionExpression")
+            ),
             "content_handling": _optional(props.get("ContentHandlingStrategy")),
             "timeout": float(timeout) / 1000 if isinstance(timeout, (int, float, str)) else None,
         }

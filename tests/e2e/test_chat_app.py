@@ -75,6 +75,18 @@ def test_chat_across_clients_and_rooms(chat: Emulator) -> None:
         assert recv_json(alice)["text"] == "still here?"
 
 
+def test_ping_is_answered_by_its_mock_integration(chat: Emulator) -> None:
+    # No function runs: the MockIntegration's mapping template is evaluated by the emulator.
+    with chat.connect("token=demo-alice") as ws:
+        ws.send(json.dumps({"action": "whoami"}))
+        me = recv_json(ws)
+        ws.send(json.dumps({"action": "ping"}))
+        pong = recv_json(ws)
+    assert pong["action"] == "pong" and pong["connectionId"] == me["connectionId"]
+    assert pong["requestTime"].endswith("+0000")
+    assert "ping             -> MOCK  [route response]" in chat.output
+
+
 def test_default_route_explains_actions(chat: Emulator) -> None:
     with chat.connect("token=demo-dave") as ws:
         ws.send("hello?")

@@ -28,9 +28,11 @@ from cdk_ws_api.local.integrations import (
 )
 from cdk_ws_api.local.integrations.aws import parse_integration_uri
 from cdk_ws_api.local.integrations.base import (
+    BackendResponse,
     map_parameters,
     select_integration_response,
     select_request_template,
+    selection_value,
 )
 from cdk_ws_api.local.specs import (
     HttpSpec,
@@ -295,3 +297,46 @@ def test_http_unreachable_backend_is_an_integration_error() -> None:
 )
 def test_parse_integration_uri(uri: str, parsed: Any) -> None:
     assert parse_integration_uri(uri) == parsed
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        (None, "404"),
+        ("${integration.response.statuscode}", "404"),
+        ("${integration.response.body.error.code}", "E42"),
+        ("${integration.response.header.X-Kind}", "teapot"),
+        ("${integration.response.body.missing}", ""),
+    ],
+)
+def test_integration_response_selection_expression(expression: str | None, value: str) -> None:
+    backend = BackendResponse(404, '{"error": {"code": "E42"}}', {"x-kind": "teapot"})
+    assert selection_value(expression, backend) == value
+
+
+def test_allowed_http_hosts_reach_the_invokers_and_the_warnings() -> None:
+    from cdk_ws_api.local.emulator import Emulator
+    from cdk_ws_api.local.options import EmulatorOptions
+    from cdk_ws_api.local.specs import ApiSpec, LocalApp, RouteSpec
+
+    spec = HttpSpec(url="http://api.example.test/x", proxy=True)
+    api = ApiSpec(
+        logical_id="Api",
+        name="Api",
+        api_id="abcdefghij",
+        stage="dev",
+        stages=("dev",),
+        route_selection_expression="$request.body.action",
+        routes={"r": RouteSpec("r", None, integration=spec)},
+        authorizers={},
+        region="us-east-1",
+        account="123456789012",
+    )
+    app = LocalApp(stack="S", api=api, functions={}, tables=[])
+    options = EmulatorOptions(allow_http_integration="API.example.test, other.test")
+    assert options.http_integration_hosts == {"api.example.test", "other.test"}
+    emulator = Emulator(app, options)
+    assert any("may call api.example.test" in w for w in app.warnings)
+    invoker = emulator.gateway.integrations._invoker(api.routes["r"])
+    assert invoker.allowed(spec.url)  # type: ignore[attr-defined]
+    assert not app.needs_moto

@@ -194,6 +194,25 @@ def select_integration_response(
     return next((r for r in responses if r.key == DEFAULT_KEY), None)
 
 
+def selection_value(expression: str | None, backend: BackendResponse) -> str:
+    """What the integration response selection expression yields for ``backend``:
+    ``${integration.response.statuscode}`` (the default, or the backend's own ``selection``
+    when it has one, as Lambda errors do), ``${integration.response.body.PATH}`` (JSONPath in
+    the body) or ``${integration.response.header.NAME}``; ``""`` when there is no value."""
+    text = (expression or "").strip().removeprefix("${").removeprefix("$").removesuffix("}")
+    if text.startswith("integration.response.body."):
+        found = InputVariable(backend.body).path(
+            "$." + text.removeprefix("integration.response.body.")
+        )
+        return "" if found is None else str(found)
+    if text.startswith("integration.response.header."):
+        name = text.removeprefix("integration.response.header.").lower()
+        return next((v for k, v in backend.headers.items() if k.lower() == name), "")
+    if backend.selection is not None and not text:
+        return backend.selection
+    return str(backend.status)
+
+
 def _response_template(response: IntegrationResponseSpec, backend: BackendResponse) -> str | None:
     templates = response.templates
     if not templates:
@@ -245,7 +264,7 @@ class MappedInvoker:
         backend = await self.call(request, mapped)
         if not self.uses_templates:  # a proxy: the backend's answer, whatever its status
             return IntegrationOutcome(backend.status, backend.body or None)
-        selection = backend.selection if backend.selection is not None else str(backend.status)
+        selection = selection_value(self.spec.response_selection_expression, backend)
         if not self.spec.responses:
             if not 200 <= backend.status < 300:
                 raise IntegrationCallError(
