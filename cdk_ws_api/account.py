@@ -6,15 +6,24 @@ and region, shared by every API there, so :class:`AccountCloudWatchRole` exists 
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_cdk import Annotations, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ._nag import acknowledge
 from ._scope import stack_singleton
 
-__all__ = ["AccountCloudWatchRole"]
+if TYPE_CHECKING:
+    from .stages import StageOptions
+
+__all__ = ["AccountCloudWatchRole", "warn_without_cloud_watch_role"]
+
+#: What CloudFormation answers when a stage logs and the account has no CloudWatch role.
+MISSING_ROLE_ERROR = "CloudWatch Logs role ARN must be set in account settings to enable logging"
 
 
 class AccountCloudWatchRole(Construct):
@@ -44,6 +53,7 @@ class AccountCloudWatchRole(Construct):
         self.role.apply_removal_policy(RemovalPolicy.RETAIN)
         self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.role.role_arn)
         self.account.apply_removal_policy(RemovalPolicy.RETAIN)
+        self._depends_on_api = False
         acknowledge(
             self.role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -53,7 +63,33 @@ class AccountCloudWatchRole(Construct):
             "creates for execution and access logs in the account.",
         )
 
+    def depend_on_first_api(self, api: IConstruct) -> None:
+        """Make ``AWS::ApiGateway::Account`` depend on ``api`` (the first API of the stack; later
+        calls do nothing). In an account and region where API Gateway was never used, setting
+        the account's role before any API Gateway resource exists fails on first deploy
+        (aws-cdk #2194; the ``AWS::ApiGateway::Account`` documentation asks for this
+        dependency), so aws-cdk's ``RestApi`` does the same."""
+        if not self._depends_on_api:
+            self.account.node.add_dependency(api)
+            self._depends_on_api = True
+
     @classmethod
     def of(cls, scope: Construct) -> AccountCloudWatchRole:
         """The stack's shared instance, created on first use."""
         return stack_singleton(cls, scope, cls.CONSTRUCT_ID)
+
+
+def warn_without_cloud_watch_role(scope: Construct, stages: Sequence[StageOptions]) -> None:
+    """With ``cloud_watch_role=False``, stages that log need a role the account already has: say
+    so at synth time, before CloudFormation fails the stage on deploy."""
+    logging = [
+        s.stage_name for s in stages if s.access_logging or s.execution_logging_level is not None
+    ]
+    if logging:
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ws-api:no-cloud-watch-role",
+            f"cloud_watch_role=False and stages {logging} write logs: the account must already "
+            "have an API Gateway CloudWatch role (AWS::ApiGateway::Account) in this region, or "
+            f"CloudFormation fails each stage with '{MISSING_ROLE_ERROR}' "
+            "(BadRequestException)",
+        )

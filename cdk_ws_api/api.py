@@ -24,17 +24,18 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
-from .account import AccountCloudWatchRole
+from .account import AccountCloudWatchRole, warn_without_cloud_watch_role
 from .authorizers import (
     API_KEY_FROM_HEADER,
     AUTHORIZER_ID,
     IamAuthorizer,
     LambdaRequestAuthorizer,
     UsagePlanOptions,
+    authorizer_permission,
     check_api_key_selection_expression,
-    check_identity_sources,
+    check_lambda_authorizer,
 )
 from .domain import (
     CustomDomainOptions,
@@ -52,11 +53,14 @@ from .grants import (
 from .handlers import (
     add_runtime_layer,
     check_handler_free,
+    check_imported_function,
     claim_handler,
     handler_environment,
     set_handler_environment,
 )
 from .layer import RuntimeLayer
+from .limits import MAX_API_NAME_LENGTH, MAX_DESCRIPTION_LENGTH, check_length, check_throttle
+from .prop_types import check_prop_types
 from .routes import (
     CONNECT,
     DEFAULT,
@@ -122,8 +126,11 @@ class WebSocketApi(Construct):
       opt out).
 
     Environment variables and layers can only be added to ``lambda_.Function`` objects; for
-    imported functions a warning is added and you must set them yourself. A function can serve
-    routes of one ``WebSocketApi`` only (the variables would collide).
+    imported functions a warning is added and you must set them yourself. An imported route
+    handler must come with its role and the right to add its invoke permission
+    (``from_function_attributes(function_arn=..., role=..., same_environment=True)``);
+    ``from_function_arn`` raises ``ConstructValidationError`` (no grant would be real). A
+    function can serve routes of one ``WebSocketApi`` only (the variables would collide).
 
     cdk-nag (AwsSolutions): the construct acknowledges, with ``Validations.of(...).acknowledge``,
     the findings it causes by design: ``AwsSolutions-IAM5[Resource::...@connections/*]`` on
@@ -209,11 +216,27 @@ class WebSocketApi(Construct):
         outputs: bool = True,
     ) -> None:
         super().__init__(scope, id)
+        # Wrong types first (they would fail inside jsii or typeguard with no prop named), then
+        # every other problem of the props at once, before anything is created.
+        problems = ProblemCollector(self.node.path)
+        check_prop_types(
+            problems,
+            route_selection_expression=route_selection_expression,
+            connect=connect,
+            disconnect=disconnect,
+            default=default,
+            routes=routes,
+            stages=stages,
+        )
+        problems.raise_if_any()
         stage_options = list(stages) if stages is not None else [StageOptions()]
         initial_routes = _initial_routes(connect, disconnect, default, routes)
+        self._usage_plan_option = usage_plan
 
-        # Every problem of the props is reported at once, before anything is created.
-        problems = ProblemCollector(self.node.path)
+        check_length(problems, "api_name", api_name, minimum=1, maximum=MAX_API_NAME_LENGTH)
+        check_length(
+            problems, "description", description, minimum=0, maximum=MAX_DESCRIPTION_LENGTH
+        )
         check_route_selection_expression(problems, route_selection_expression)
         check_model_selection_expression(problems, model_selection_expression)
         check_api_key_selection_expression(problems, api_key_selection_expression)
@@ -227,7 +250,11 @@ class WebSocketApi(Construct):
         )
         if custom_domain is not None:
             check_custom_domain(problems, custom_domain, [s.stage_name for s in stage_options])
+        if usage_plan is not None:
+            check_throttle(problems, "usage_plan.throttle", usage_plan.throttle)
         problems.raise_if_any()
+        if not cloud_watch_role:
+            warn_without_cloud_watch_role(self, stage_options)
 
         self._authorizer_option = authorizer
         self._model_selection_expression = model_selection_expression
@@ -235,6 +262,7 @@ class WebSocketApi(Construct):
         self._stage_names = [s.stage_name for s in stage_options]
         self._route_options: dict[str, RouteOptions] = {}
         self._bound_handlers: set[str] = set()
+        self._stage_dependencies: list[IConstruct] = []
 
         self.api = apigwv2.WebSocketApi(
             self,
@@ -278,6 +306,9 @@ class WebSocketApi(Construct):
         self.cloud_watch_account: apigw.CfnAccount | None = None
         if cloud_watch_role:
             account_role = AccountCloudWatchRole.of(self)
+            cfn_api = self.api.node.default_child  # the CfnApi alone, not its routes
+            assert cfn_api is not None
+            account_role.depend_on_first_api(cfn_api)
             self.cloud_watch_role = account_role.role
             self.cloud_watch_account = account_role.account
 
@@ -381,7 +412,7 @@ class WebSocketApi(Construct):
                 "RouteOptions, not both",
             )
         if isinstance(authorizer, LambdaRequestAuthorizer):
-            check_identity_sources(problems, authorizer)
+            check_lambda_authorizer(problems, "authorizer", authorizer)
 
     def _check_route(
         self,
@@ -399,6 +430,16 @@ class WebSocketApi(Construct):
             check_handler_free(
                 problems, f"{prop}.handler", options.handler, api_path=self.node.path
             )
+            check_imported_function(
+                problems, f"{prop}.handler", options.handler, invoked_by_api=True, needs_role=True
+            )
+        if options.api_key_required and self._usage_plan_option is None:
+            problems.add(
+                f"{prop}.api_key_required",
+                True,
+                "API keys are only accepted through a usage plan: give the API a usage_plan "
+                "(UsagePlanOptions()) or drop api_key_required",
+            )
         if options.authorizer is not None:
             if key != CONNECT:
                 problems.add(
@@ -407,7 +448,7 @@ class WebSocketApi(Construct):
                     "you can only set a WebSocket authorizer on the $connect route",
                 )
             elif isinstance(options.authorizer, LambdaRequestAuthorizer):
-                check_identity_sources(problems, options.authorizer)
+                check_lambda_authorizer(problems, f"{prop}.authorizer", options.authorizer)
 
     def _late_problems(self) -> list[str]:
         problems: list[str] = []
@@ -440,18 +481,26 @@ class WebSocketApi(Construct):
             model_selection_expression=self._model_selection_expression,
         )
         self.routes[key] = route
+        # CloudFormation must create routes, and the permissions that let API Gateway invoke
+        # their functions, before the auto-deployed stages that serve them (stages created
+        # later get these dependencies in _create_stage).
+        self._add_stage_dependency(route)
         if key == CONNECT and isinstance(authorizer_option, LambdaRequestAuthorizer):
             found = self.api.node.try_find_child(AUTHORIZER_ID)
             if isinstance(found, apigwv2.WebSocketAuthorizer):
                 self.authorizer = found
+                permission = authorizer_permission(self.api, found)
+                if permission is not None:
+                    self._add_stage_dependency(permission)
             self._attach_layer(authorizer_option.handler)
-        # CloudFormation must create routes before the auto-deployed stages that serve them
-        # (stages created after this route get the dependency in _create_stage).
-        for stage in self.stages.values():
-            stage.node.add_dependency(route)
         if options.handler is not None:
             self._bind_handler(options.handler)
         return route
+
+    def _add_stage_dependency(self, dependency: IConstruct) -> None:
+        self._stage_dependencies.append(dependency)
+        for stage in self.stages.values():
+            stage.node.add_dependency(dependency)
 
     def _create_stage(
         self,
@@ -471,8 +520,8 @@ class WebSocketApi(Construct):
         self.stages[options.stage_name] = stage
         if self.cloud_watch_account is not None:
             stage.node.add_dependency(self.cloud_watch_account)
-        for route in self.routes.values():
-            stage.node.add_dependency(route)
+        for dependency in self._stage_dependencies:
+            stage.node.add_dependency(dependency)
         self._apply_route_settings(options)
 
     def _apply_route_settings(self, options: StageOptions) -> None:
@@ -540,7 +589,7 @@ class WebSocketApi(Construct):
 
     def _attach_layer(self, handler: lambda_.IFunction) -> None:
         if self.runtime_layer is not None:
-            add_runtime_layer(handler, self.runtime_layer)
+            add_runtime_layer(self, handler, self.runtime_layer)
 
 
 def _initial_routes(

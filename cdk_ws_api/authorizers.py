@@ -11,12 +11,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Token
+from aws_cdk import Names, Token
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct, IConstruct
 
 from .errors import ProblemCollector
+from .handlers import check_imported_function
+from .limits import MAX_AUTHORIZER_NAME_LENGTH, check_length
 
 __all__ = [
     "API_KEY_FROM_AUTHORIZER",
@@ -26,8 +29,10 @@ __all__ = [
     "IamAuthorizer",
     "LambdaRequestAuthorizer",
     "UsagePlanOptions",
+    "authorizer_permission",
     "check_api_key_selection_expression",
     "check_identity_sources",
+    "check_lambda_authorizer",
     "to_route_authorizer",
 ]
 
@@ -91,6 +96,31 @@ def check_identity_sources(problems: ProblemCollector, authorizer: LambdaRequest
                 "'route.request.querystring.<name>' (or 'stageVariables.<name>', "
                 "'context.<name>')",
             )
+
+
+def check_lambda_authorizer(
+    problems: ProblemCollector, prop: str, authorizer: LambdaRequestAuthorizer
+) -> None:
+    """Identity sources, the name's length, and a handler API Gateway can be allowed to call."""
+    check_identity_sources(problems, authorizer)
+    check_length(
+        problems,
+        f"{prop}.authorizer_name",
+        authorizer.authorizer_name,
+        minimum=1,
+        maximum=MAX_AUTHORIZER_NAME_LENGTH,
+    )
+    check_imported_function(
+        problems, f"{prop}.handler", authorizer.handler, invoked_by_api=True, needs_role=False
+    )
+
+
+def authorizer_permission(
+    scope: Construct, authorizer: apigwv2.WebSocketAuthorizer
+) -> IConstruct | None:
+    """The ``AWS::Lambda::Permission`` aws-cdk-lib's ``WebSocketLambdaAuthorizer`` created for
+    ``authorizer`` under ``scope`` (its id is ``{nodeUniqueId(authorizer)}-Permission``)."""
+    return scope.node.try_find_child(f"{Names.node_unique_id(authorizer.node)}-Permission")
 
 
 def to_route_authorizer(

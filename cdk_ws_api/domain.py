@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Token
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
 from .errors import ProblemCollector
+from .limits import check_api_mapping_key, check_domain_name
 
 __all__ = ["CustomDomainOptions", "check_custom_domain", "custom_domain_url", "map_custom_domain"]
 
@@ -41,18 +41,16 @@ class CustomDomainOptions:
 def check_custom_domain(
     problems: ProblemCollector, domain: CustomDomainOptions, stage_names: list[str]
 ) -> None:
-    """``stage_name`` must be one of the API's stages; ``mapping_key`` one path segment."""
+    """``stage_name`` must be one of the API's stages; ``domain_name`` a DNS name;
+    ``mapping_key`` an API mapping key (rules and sources in ``limits.py``)."""
     if domain.stage_name is not None and domain.stage_name not in stage_names:
         problems.add(
             "custom_domain.stage_name",
             domain.stage_name,
             f"must be one of the API's stages {stage_names}",
         )
-    key = domain.mapping_key
-    if key is not None and not Token.is_unresolved(key) and (not key or "/" in key):
-        problems.add(
-            "custom_domain.mapping_key", key, "a mapping key is one non-empty path segment"
-        )
+    check_domain_name(problems, "custom_domain.domain_name", domain.domain_name)
+    check_api_mapping_key(problems, "custom_domain.mapping_key", domain.mapping_key)
 
 
 def custom_domain_url(domain: CustomDomainOptions, scheme: str) -> str:

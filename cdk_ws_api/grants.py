@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MANAGE_CONNECTIONS_METHODS",
     "TABLE_ACTIONS",
+    "TABLE_READ_ACTIONS",
+    "TABLE_WRITE_ACTIONS",
     "check_grant",
     "grant_manage_connections",
+    "grant_table_read",
     "grant_table_read_write",
     "manage_connections_arn",
 ]
@@ -100,19 +103,20 @@ def grant_manage_connections(
     return grant
 
 
-#: DynamoDB actions every route handler gets on the connection table (and its group index).
-TABLE_ACTIONS = (
-    "dynamodb:BatchGetItem",
+#: DynamoDB actions ``lambda_runtime.ConnectionStore`` calls to read: ``get`` (GetItem) and
+#: ``ids`` (Scan, or Query on the group index). tests/constructs/test_constructs_iam.py derives
+#: the store's calls from store.py, so these lists cannot drift from it.
+TABLE_READ_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
+#: ... and to write: ``put`` (PutItem), ``delete`` (DeleteItem), ``delete_many``
+#: (BatchWriteItem) and ``set_group`` (UpdateItem, with a condition: no ConditionCheckItem).
+TABLE_WRITE_ACTIONS: tuple[str, ...] = (
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
     "dynamodb:UpdateItem",
 )
+#: Everything the store calls: what every route handler gets on the table and its group index.
+TABLE_ACTIONS: tuple[str, ...] = tuple(sorted(TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
 
 
 def grant_table_read_write(
@@ -120,12 +124,32 @@ def grant_table_read_write(
 ) -> iam.Grant:
     """Grant :data:`TABLE_ACTIONS` on ``table`` and its group index (when ``schema`` names one),
     and encrypt/decrypt on the table's customer managed key, if any."""
-    resources = [table.table_arn]
-    if schema.group_index_name is not None:
-        resources.append(f"{table.table_arn}/index/{schema.group_index_name}")
-    grant = iam.Grant.add_to_principal(
-        grantee=grantee, actions=list(TABLE_ACTIONS), resource_arns=resources
-    )
+    grant = _grant_table(grantee, table, schema, TABLE_ACTIONS)
     if table.encryption_key is not None:
         table.encryption_key.grant_encrypt_decrypt(grantee)
     return grant
+
+
+def grant_table_read(
+    grantee: iam.IGrantable, table: dynamodb.ITable, schema: TableSchema
+) -> iam.Grant:
+    """Grant :data:`TABLE_READ_ACTIONS` on ``table`` and its group index, and decrypt on the
+    table's customer managed key, if any."""
+    grant = _grant_table(grantee, table, schema, TABLE_READ_ACTIONS)
+    if table.encryption_key is not None:
+        table.encryption_key.grant_decrypt(grantee)
+    return grant
+
+
+def _grant_table(
+    grantee: iam.IGrantable,
+    table: dynamodb.ITable,
+    schema: TableSchema,
+    actions: tuple[str, ...],
+) -> iam.Grant:
+    resources = [table.table_arn]
+    if schema.group_index_name is not None:
+        resources.append(f"{table.table_arn}/index/{schema.group_index_name}")
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=list(actions), resource_arns=resources
+    )

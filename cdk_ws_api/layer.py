@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,16 +22,44 @@ from constructs import Construct
 
 from ._scope import stack_singleton
 
-__all__ = ["COMPATIBLE_RUNTIMES", "RuntimeLayer", "runtime_package_dir", "stage_runtime_layer"]
+__all__ = [
+    "COMPATIBLE_ARCHITECTURES",
+    "COMPATIBLE_RUNTIMES",
+    "MIN_PYTHON",
+    "RuntimeLayer",
+    "python_version",
+    "runtime_package_dir",
+    "stage_runtime_layer",
+]
 
-#: Python runtimes the layer is declared compatible with.
-COMPATIBLE_RUNTIMES = (
-    lambda_.Runtime.PYTHON_3_10,
-    lambda_.Runtime.PYTHON_3_11,
-    lambda_.Runtime.PYTHON_3_12,
-    lambda_.Runtime.PYTHON_3_13,
-    lambda_.Runtime.PYTHON_3_14,
-)
+#: The oldest Python the runtime supports (``lambda_runtime`` uses 3.10 syntax and typing).
+MIN_PYTHON = (3, 10)
+
+
+def python_version(runtime: lambda_.Runtime) -> tuple[int, int] | None:
+    """``(3, 12)`` for ``python3.12``; ``None`` for a runtime that is not CPython 3.x."""
+    match = re.fullmatch(r"python3\.(\d+)", runtime.name)
+    if runtime.family != lambda_.RuntimeFamily.PYTHON or match is None:
+        return None
+    return (3, int(match.group(1)))
+
+
+def _compatible_runtimes() -> tuple[lambda_.Runtime, ...]:
+    found = [
+        runtime
+        for runtime in lambda_.Runtime.ALL
+        if (version := python_version(runtime)) is not None and version >= MIN_PYTHON
+    ]
+    return tuple(sorted(found, key=lambda r: python_version(r) or (0, 0)))
+
+
+#: Every Python >= 3.10 runtime aws-cdk-lib knows (``lambda_.Runtime.ALL``), so a newer
+#: aws-cdk-lib extends the list by itself. aws-cdk-lib refuses to add a layer to a function
+#: whose runtime the layer does not list, so a hand-made ``Runtime("python3.NN")`` gets a
+#: synth warning instead of the layer (see ``handlers.add_runtime_layer``).
+COMPATIBLE_RUNTIMES: tuple[lambda_.Runtime, ...] = _compatible_runtimes()
+#: The runtime is pure Python: the same files serve both architectures.
+COMPATIBLE_ARCHITECTURES = (lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64)
 
 
 def runtime_package_dir() -> Path:
@@ -99,6 +128,7 @@ class RuntimeLayer(Construct):
                 str(directory), asset_hash=fingerprint, asset_hash_type=AssetHashType.CUSTOM
             ),
             compatible_runtimes=list(COMPATIBLE_RUNTIMES),
+            compatible_architectures=list(COMPATIBLE_ARCHITECTURES),
             description="lambda_runtime for API Gateway WebSocket handlers (cdk-ws-api)",
         )
 

@@ -34,6 +34,7 @@ from .integrations_base import (
     ManagedIntegration,
     check_integration_timeout,
 )
+from .limits import check_throttle  # re-exported: the throttle rules live with the limits
 
 __all__ = [
     "CONNECT",
@@ -177,19 +178,6 @@ def check_model_selection_expression(problems: ProblemCollector, expression: str
             "a non-empty selection expression without whitespace, e.g. "
             f"'$request.body.version' or '{DEFAULT_MODEL_SELECTION_EXPRESSION}'",
         )
-
-
-def check_throttle(
-    problems: ProblemCollector, prop: str, throttle: apigwv2.ThrottleSettings | None
-) -> None:
-    """``rate_limit`` is a number >= 0 (requests per second); ``burst_limit`` an integer >= 0."""
-    if throttle is None:
-        return
-    rate, burst = throttle.rate_limit, throttle.burst_limit
-    if rate is not None and not Token.is_unresolved(rate) and rate < 0:
-        problems.add(f"{prop}.rate_limit", rate, "the rate limit must be a number >= 0")
-    if burst is not None and not Token.is_unresolved(burst) and (burst < 0 or int(burst) != burst):
-        problems.add(f"{prop}.burst_limit", burst, "the burst limit must be an integer >= 0")
 
 
 def check_route_options(

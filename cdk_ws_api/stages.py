@@ -21,7 +21,13 @@ from constructs import Construct
 
 from .account import AccountCloudWatchRole
 from .errors import ProblemCollector
-from .routes import RouteOptions, check_throttle
+from .limits import (
+    MAX_DESCRIPTION_LENGTH,
+    check_length,
+    check_stage_variables,
+    check_throttle,
+)
+from .routes import RouteOptions
 
 # AccountCloudWatchRole lives in account.py; still exported here, where it was first defined.
 __all__ = [
@@ -54,6 +60,9 @@ def default_stage_throttle() -> apigwv2.ThrottleSettings:
 
 #: Access-log line (JSON, one object per line) written for every connect, message and
 #: disconnect. Includes the fields needed to follow one connection and to see why it failed.
+#: Only variables AWS lists for WebSocket access logs ("Configure logging for WebSocket APIs in
+#: API Gateway", https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html);
+#: tests/constructs/test_constructs_logging.py checks it against that list.
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -63,7 +72,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "connectionId": "$context.connectionId",
         "eventType": "$context.eventType",
         "routeKey": "$context.routeKey",
-        "messageDirection": "$context.messageDirection",
+        "messageId": "$context.messageId",
         "status": "$context.status",
         "sourceIp": "$context.identity.sourceIp",
         "errorMessage": "$context.error.message",
@@ -114,7 +123,8 @@ EXECUTION_LOGGING_LEVELS = ("ERROR", "INFO")
 
 
 def check_stage_options(problems: ProblemCollector, stages: list[StageOptions]) -> None:
-    """Stage count (1-10), names (valid, unique) and throttle values."""
+    """Stage count (1-10), names (valid, unique), throttle values, stage variables and
+    descriptions (limits in ``limits.py``)."""
     if not stages:
         problems.add("stages", stages, "give at least one stage")
     if len(stages) > MAX_STAGES:
@@ -127,7 +137,9 @@ def check_stage_options(problems: ProblemCollector, stages: list[StageOptions]) 
     for index, stage in enumerate(stages):
         prop = f"stages[{index}]"
         name = stage.stage_name
-        if not Token.is_unresolved(name):
+        if not isinstance(name, str):
+            problems.add(f"{prop}.stage_name", name, "a stage name is a string")
+        elif not Token.is_unresolved(name):
             if not _STAGE_NAME.match(name):
                 problems.add(
                     f"{prop}.stage_name",
@@ -138,6 +150,14 @@ def check_stage_options(problems: ProblemCollector, stages: list[StageOptions]) 
                 problems.add(f"{prop}.stage_name", name, "stage names must be unique")
             seen.add(name)
         check_throttle(problems, f"{prop}.throttle", stage.throttle)
+        check_stage_variables(problems, f"{prop}.stage_variables", stage.stage_variables)
+        check_length(
+            problems,
+            f"{prop}.description",
+            stage.description,
+            minimum=0,
+            maximum=MAX_DESCRIPTION_LENGTH,
+        )
         level = stage.execution_logging_level
         if level is not None and level not in EXECUTION_LOGGING_LEVELS:
             problems.add(

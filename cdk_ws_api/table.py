@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from lambda_runtime import env
 
 from .errors import ProblemCollector
+from .limits import check_dynamodb_attribute_name, check_dynamodb_name
 
 __all__ = [
     "ConnectionTable",
@@ -133,7 +134,8 @@ def check_connection_table_props(
     existing_schema: TableSchema | None,
 ) -> None:
     """``WebSocketApi``'s table props: a new table's props or an existing table, not both; a
-    schema only with an existing table."""
+    schema only with an existing table; names within DynamoDB's rules; an existing table's
+    partition key is ``connectionId`` (S) when CDK knows its schema."""
     if existing is not None and props is not None:
         problems.add(
             "existing_connection_table",
@@ -147,6 +149,67 @@ def check_connection_table_props(
             existing_schema,
             "only applies with existing_connection_table",
         )
+    if props is not None:
+        check_connection_table_names(problems, "connection_table", props)
+    if existing_schema is not None:
+        check_schema_names(problems, "existing_connection_table_schema", existing_schema)
+    if existing is not None:
+        check_partition_key(problems, existing)
+
+
+def check_connection_table_names(
+    problems: ProblemCollector, prop: str, props: ConnectionTableProps
+) -> None:
+    """The table's name, TTL attribute and group index names follow DynamoDB's naming rules."""
+    check_dynamodb_name(problems, f"{prop}.table_name", props.table_name)
+    check_dynamodb_attribute_name(problems, f"{prop}.ttl_attribute", props.ttl_attribute)
+    if props.group_index:
+        check_dynamodb_name(problems, f"{prop}.group_index_name", props.group_index_name)
+        check_dynamodb_attribute_name(problems, f"{prop}.group_attribute", props.group_attribute)
+
+
+def check_schema_names(problems: ProblemCollector, prop: str, schema: TableSchema) -> None:
+    check_dynamodb_attribute_name(problems, f"{prop}.ttl_attribute", schema.ttl_attribute)
+    if schema.group_index_name is not None:
+        check_dynamodb_name(problems, f"{prop}.group_index_name", schema.group_index_name)
+        check_dynamodb_attribute_name(problems, f"{prop}.group_attribute", schema.group_attribute)
+
+
+def check_partition_key(
+    problems: ProblemCollector, existing: dynamodb.ITable | ConnectionTable
+) -> None:
+    """A ``dynamodb.Table``/``TableV2`` defined in the app must have the partition key
+    ``connectionId`` (S), the key ``ConnectionStore`` reads and writes. Tables imported by name
+    or ARN have no schema CDK knows: they are not checked."""
+    table = existing.table if isinstance(existing, ConnectionTable) else existing
+    key = _partition_key(table)
+    if key is not None and key != (env.PARTITION_KEY, "S"):
+        problems.add(
+            "existing_connection_table",
+            f"{table.node.path} (partition key {key[0]!r}, type {key[1]})",
+            f"a connection table's partition key must be {env.PARTITION_KEY!r} of type S "
+            "(STRING): lambda_runtime.ConnectionStore reads and writes items by it",
+        )
+
+
+def _partition_key(table: dynamodb.ITable) -> tuple[str, str] | None:
+    """``(name, type)`` of the partition key, read from the table's L1 (``CfnTable`` of a
+    ``Table``, ``CfnGlobalTable`` of a ``TableV2``); ``None`` when unknown (imported tables,
+    tokens)."""
+    cfn = table.node.default_child
+    if not isinstance(cfn, (dynamodb.CfnTable, dynamodb.CfnGlobalTable)):
+        return None
+    # TableV2 fills attribute_definitions lazily: resolve both to plain data first.
+    stack = Stack.of(table)
+    key_schema = stack.resolve(cfn.key_schema)
+    definitions = stack.resolve(cfn.attribute_definitions)
+    if not isinstance(key_schema, list) or not isinstance(definitions, list):
+        return None
+    names = [k.get("attributeName") for k in key_schema if k.get("keyType") == "HASH"]
+    types = {d.get("attributeName"): d.get("attributeType") for d in definitions}
+    if len(names) != 1 or not isinstance(types.get(names[0]), str):
+        return None
+    return names[0], str(types[names[0]])
 
 
 def connection_table_of_api(

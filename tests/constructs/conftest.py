@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
 from constructs_helpers import Built, build_full, new_stack, python_function, synth
 
 from cdk_ws_api import WebSocketApi
@@ -39,3 +41,14 @@ def build() -> Callable[..., Built]:
         return Built(stack, api, synth(stack), {"Handler": fn})
 
     return _build
+
+
+@pytest.fixture
+def stack() -> Stack:
+    """A fresh stack (id ``Validation``) for tests that expect construction to fail."""
+    return Stack(App(), "Validation")
+
+
+@pytest.fixture
+def fn(stack: Stack) -> lambda_.Function:
+    return python_function(stack, "Handler")

@@ -54,6 +54,12 @@ def new_stack(id: str = "Test") -> Stack:
     return Stack(App(), id)
 
 
+def api_with_default(stack: Stack, fn: lambda_.Function, **props: Any) -> WebSocketApi:
+    """``WebSocketApi(stack, "Api", default=fn, **props)``: the smallest API given ``props``."""
+    props.setdefault("default", fn)
+    return WebSocketApi(stack, "Api", **props)
+
+
 # --- cfn-lint on every template ----------------------------------------------------------------
 
 _LINTED: dict[str, list[str]] = {}

@@ -96,3 +96,73 @@ def test_grant_to_broadcaster_is_one_stage_and_method(full: Built) -> None:
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "execute-api:ManageConnections"
     assert statement["Resource"]["Fn::Join"][1][-1] == "/production/POST/@connections/*"
+
+
+def _store_operations() -> dict[str, set[str]]:
+    """The DynamoDB operations lambda_runtime/store.py calls (``self._call("put_item", ...)``),
+    as IAM actions, by the ConnectionStore method that calls them."""
+    import ast
+    import inspect
+
+    from lambda_runtime import store
+
+    calls: dict[str, set[str]] = {}
+    tree = ast.parse(inspect.getsource(store))
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ConnectionStore"]
+    for method in cls.body:
+        if not isinstance(method, ast.FunctionDef):
+            continue
+        # operation names given through a local variable (``operation = "scan"``)
+        assigned: dict[str, set[str]] = {}
+        for node in ast.walk(method):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                        assigned.setdefault(target.id, set()).add(node.value.value)
+        for node in ast.walk(method):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "_call"
+            ):
+                first = node.args[0]
+                if isinstance(first, ast.Constant):
+                    names = {str(first.value)}
+                else:
+                    assert isinstance(first, ast.Name), "store names DynamoDB operations plainly"
+                    names = assigned[first.id]
+                for name in names:
+                    action = "dynamodb:" + "".join(p.title() for p in name.split("_"))
+                    calls.setdefault(method.name, set()).add(action)
+    return calls
+
+
+def test_table_grant_is_exactly_what_the_store_calls() -> None:
+    # GIVEN the operations ConnectionStore calls, read from its source
+    from cdk_ws_api.grants import TABLE_ACTIONS, TABLE_READ_ACTIONS
+
+    calls = _store_operations()
+    every = set().union(*calls.values())
+    assert {"dynamodb:PutItem", "dynamodb:Query"} <= every  # the parse found the calls
+    # THEN the handlers' grant is that set, nothing more (no BatchGetItem, DescribeTable, ...)
+    assert set(TABLE_ACTIONS) == every
+    # AND the read grant is what the read methods (get, ids) call
+    assert set(TABLE_READ_ACTIONS) == calls["get"] | calls["ids"]
+
+
+def test_route_handler_policy_has_only_the_store_actions(minimal: Built) -> None:
+    from cdk_ws_api.grants import TABLE_ACTIONS
+
+    (policy,) = minimal.template.find_resources("AWS::IAM::Policy").values()
+    table_statement = next(
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if isinstance(s["Action"], list)
+    )
+    assert sorted(table_statement["Action"]) == sorted(TABLE_ACTIONS)
+    for unused in (
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DescribeTable",
+    ):
+        assert unused not in table_statement["Action"]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from aws_cdk import App, Stack
-from constructs_helpers import python_function
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Annotations, Match, Template
+from constructs_helpers import Built, python_function
 
 from cdk_ws_api import WebSocketApi
-from cdk_ws_api.layer import runtime_package_dir, stage_runtime_layer
+from cdk_ws_api.layer import (
+    COMPATIBLE_RUNTIMES,
+    runtime_package_dir,
+    stage_runtime_layer,
+)
 
 
 def _layer_s3_key() -> str:
@@ -58,3 +65,64 @@ def test_layer_excludes_bytecode_and_hash_ignores_it(tmp_path: Path) -> None:
     assert files == ["python/lambda_runtime/__init__.py", "python/lambda_runtime/py.typed"]
     (package / "__init__.py").write_text("x = 2\n")
     assert stage_runtime_layer(package)[1] != digest
+
+
+def _function(stack: Stack, id: str, runtime: lambda_.Runtime) -> lambda_.Function:
+    return lambda_.Function(
+        stack,
+        id,
+        runtime=runtime,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
+
+
+def test_layer_declares_both_architectures_and_every_python_from_3_10(minimal: Built) -> None:
+    # THEN the layer serves x86_64 and arm64 (pure Python) and every Python >= 3.10 CDK knows
+    (layer,) = minimal.template.find_resources("AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64", "arm64"]
+    # (Runtime.ALL grows with every Runtime(...) made, so compare with the named constants)
+    named = [
+        getattr(lambda_.Runtime, f"PYTHON_3_{minor}").name
+        for minor in range(10, 100)
+        if hasattr(lambda_.Runtime, f"PYTHON_3_{minor}")
+    ]
+    assert layer["Properties"]["CompatibleRuntimes"] == named
+    assert [r.name for r in COMPATIBLE_RUNTIMES] == named
+    assert "python3.9" not in layer["Properties"]["CompatibleRuntimes"]
+
+
+@pytest.mark.parametrize("runtime", COMPATIBLE_RUNTIMES, ids=lambda r: r.name)
+def test_every_compatible_python_gets_the_layer(runtime: lambda_.Runtime) -> None:
+    stack = Stack(App(), "Py")
+    fn = _function(stack, "Fn", runtime)
+    WebSocketApi(stack, "Api", default=fn)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function", {"Runtime": runtime.name, "Layers": Match.any_value()}
+    )
+
+
+@pytest.mark.parametrize(
+    "runtime",
+    [
+        lambda_.Runtime.PYTHON_3_9,
+        lambda_.Runtime("python3.99", lambda_.RuntimeFamily.PYTHON, supports_inline_code=True),
+    ],
+    ids=["too-old", "unknown-to-aws-cdk-lib"],
+)
+def test_python_function_without_the_layer_gets_a_warning(runtime: lambda_.Runtime) -> None:
+    # GIVEN a Python runtime the layer cannot serve / THEN no layer, and a warning says why
+    stack = Stack(App(), "OddPython")
+    WebSocketApi(stack, "Api", default=_function(stack, "Fn", runtime))
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Lambda::Function", {"Layers": Match.absent()})
+    Annotations.from_stack(stack).has_warning(
+        "/OddPython/Api",
+        Match.string_like_regexp(f"runs {runtime.name}: the lambda_runtime layer is only for"),
+    )
+
+
+def test_non_python_function_gets_no_layer_and_no_warning() -> None:
+    stack = Stack(App(), "Node")
+    WebSocketApi(stack, "Api", default=_function(stack, "Fn", lambda_.Runtime.NODEJS_22_X))
+    Annotations.from_stack(stack).has_no_warning("/Node/Api", Match.any_value())

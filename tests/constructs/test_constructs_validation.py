@@ -10,6 +10,7 @@ from aws_cdk import App, Duration, Stack, Token
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from constructs_helpers import api_with_default as _api
 from constructs_helpers import python_function
 
 from cdk_ws_api import (
@@ -22,21 +23,6 @@ from cdk_ws_api import (
     StageOptions,
     WebSocketApi,
 )
-
-
-@pytest.fixture
-def stack() -> Stack:
-    return Stack(App(), "Validation")
-
-
-@pytest.fixture
-def fn(stack: Stack) -> lambda_.Function:
-    return python_function(stack, "Handler")
-
-
-def _api(stack: Stack, fn: lambda_.Function, **props: Any) -> WebSocketApi:
-    props.setdefault("default", fn)
-    return WebSocketApi(stack, "Api", **props)
 
 
 @pytest.mark.parametrize("key", ["", "$custom", "has space", "x" * 129])

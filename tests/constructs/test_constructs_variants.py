@@ -9,7 +9,7 @@ from aws_cdk import App, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Match
 from constructs_helpers import Built, python_function, synth
 
 from cdk_ws_api import (
@@ -273,22 +273,6 @@ def test_add_route_with_throttle_after_construction() -> None:
         "ping": {"ThrottlingRateLimit": 2, "ThrottlingBurstLimit": 3}
     }
     assert stack.get_logical_id(route.node.default_child) in stage["DependsOn"]  # type: ignore[arg-type]
-
-
-def test_imported_function_gets_permissions_and_a_warning() -> None:
-    # GIVEN a function imported by ARN (its environment cannot be changed)
-    stack = Stack(App(), "Imported")
-    fn = lambda_.Function.from_function_arn(
-        stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:existing"
-    )
-    api = WebSocketApi(stack, "Api", default=fn)
-    template = synth(stack)
-    # THEN the route exists and a warning says what to set by hand
-    assert "$default" in api.routes
-    template.resource_count_is("AWS::ApiGatewayV2::Route", 1)
-    Annotations.from_stack(stack).has_warning(
-        "/Imported/Api", Match.string_like_regexp("not a lambda_.Function")
-    )
 
 
 def test_non_python_function_gets_environment_but_no_layer() -> None:
