@@ -102,14 +102,10 @@ def test_every_compatible_python_gets_the_layer(runtime: lambda_.Runtime) -> Non
     )
 
 
-@pytest.mark.parametrize(
-    "runtime",
-    [
-        lambda_.Runtime.PYTHON_3_9,
-        lambda_.Runtime("python3.99", lambda_.RuntimeFamily.PYTHON, supports_inline_code=True),
-    ],
-    ids=["too-old", "unknown-to-aws-cdk-lib"],
-)
+# (A hand-made Runtime("python3.NN") takes the same branch, but creating one adds it to
+# lambda_.Runtime.ALL for the whole jsii process, and cdk-nag's AwsSolutions-L1 would then call
+# every other Python function outdated: 3.9 stands for both.)
+@pytest.mark.parametrize("runtime", [lambda_.Runtime.PYTHON_3_9], ids=["too-old"])
 def test_python_function_without_the_layer_gets_a_warning(runtime: lambda_.Runtime) -> None:
     # GIVEN a Python runtime the layer cannot serve / THEN no layer, and a warning says why
     stack = Stack(App(), "OddPython")

@@ -105,7 +105,11 @@ def test_burst_over_the_maximum(stack: Stack, fn: lambda_.Function) -> None:
 @pytest.mark.parametrize(
     ("props", "prop", "rule"),
     [
-        ({"connect": "x"}, "connect", "a route is a lambda_.IFunction or RouteOptions"),
+        (
+            {"connect": "x"},
+            "connect",
+            "a route is a lambda_.IFunction, a WebSocketRouteIntegration",
+        ),
         ({"routes": ["fn"]}, "routes", "must be a mapping of route keys"),
         ({"routes": {"send": None}}, "routes['send']", "a route is"),
         ({"routes": {"send": "handler.py"}}, "routes['send']", "a route is"),
