@@ -340,3 +340,42 @@ def test_allowed_http_hosts_reach_the_invokers_and_the_warnings() -> None:
     invoker = emulator.gateway.integrations._invoker(api.routes["r"])
     assert invoker.allowed(spec.url)  # type: ignore[attr-defined]
     assert not app.needs_moto
+
+
+def test_a_slow_template_does_not_stall_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A template that takes long to render (a huge #foreach) runs off the event loop: the loop
+    # keeps serving meanwhile, and the caller's timeout (the integration timeout) answers.
+    import threading
+
+    from cdk_ws_api.local.integrations import base
+
+    release = threading.Event()
+
+    def slow_render(*args: Any, **kwargs: Any) -> str:
+        # on the event loop, nothing could release it: the wait would time out
+        if not release.wait(10):
+            raise AssertionError("the render blocked the event loop")
+        return "{}"
+
+    monkeypatch.setattr(base, "render", slow_render)
+    spec = MockSpec(request_templates={"$default": "#foreach($i in [1..100000000])#end"})
+    invoker = build_invoker(spec, IntegrationServices(run_function=_no_function))
+
+    async def scenario() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while ticks < 5:
+                await asyncio.sleep(0.01)
+                ticks += 1
+            release.set()
+
+        ticker = asyncio.create_task(tick())
+        outcome = await asyncio.wait_for(invoker.invoke(_request("{}")), 60)
+        await ticker
+        assert outcome.reply == "{}"
+        return ticks
+
+    # the render was still blocked while the loop ticked five times; then it was released
+    assert asyncio.run(scenario()) == 5

@@ -37,7 +37,13 @@ from urllib.parse import urlencode
 
 from ..exceptions import IntegrationCallError
 from ..specs import AwsSpec
-from .base import BackendResponse, IntegrationRequest, MappedInvoker, MappedRequest
+from .base import (
+    BackendResponse,
+    IntegrationRequest,
+    MappedInvoker,
+    MappedRequest,
+    run_blocking,
+)
 
 __all__ = ["SUPPORTED_ACTIONS", "AwsInvoker", "LocalAws", "parse_integration_uri"]
 
@@ -156,7 +162,7 @@ class LocalAws:
         timeout: float = 29.0,
     ) -> BackendResponse:
         url = self._url(path)
-        return await asyncio.to_thread(
+        return await run_blocking(
             _signed_send, service, self.region, method, url, body, headers, credentials, timeout
         )
 

@@ -27,13 +27,16 @@ raw body, the connection's handshake parameters) into an :class:`IntegrationOutc
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..exceptions import IntegrationCallError, RequestRejected, VtlError
 from ..routing import evaluate_expression
@@ -46,10 +49,28 @@ __all__ = [
     "IntegrationRequest",
     "Invoker",
     "MappedInvoker",
+    "run_blocking",
     "select_integration_response",
 ]
 
 DEFAULT_KEY = "$default"
+
+_T = TypeVar("_T")
+
+#: Threads for the blocking HTTP calls of HTTP/AWS integrations and event source polls: their
+#: own pool, so 29-second backends and 1-second long polls never queue behind each other in
+#: asyncio's small default executor (cores + 4 threads).
+_CALL_THREADS = 32
+_executor: ThreadPoolExecutor | None = None
+
+
+async def run_blocking(function: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking call (bounded by its own socket timeout) off the event loop."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(_CALL_THREADS, thread_name_prefix="cdk-ws-api-call")
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor, functools.partial(function, *args))
 
 
 @dataclass
@@ -242,25 +263,30 @@ class MappedInvoker:
         """Reach the backend; raise :class:`IntegrationCallError` when it cannot answer."""
         raise NotImplementedError
 
-    def render(self, template: str, request: IntegrationRequest, payload: str) -> str:
-        return render(
-            template,
-            input=InputVariable(payload, request.params),
-            context=request.context,
-            stage_variables=request.stage_variables,
+    async def render(self, template: str, request: IntegrationRequest, payload: str) -> str:
+        # Off the event loop: a template looping over a huge range must not stall the
+        # gateway; the integration timeout then answers the client.
+        return await run_blocking(
+            functools.partial(
+                render,
+                template,
+                input=InputVariable(payload, request.params),
+                context=request.context,
+                stage_variables=request.stage_variables,
+            )
         )
 
-    def map_request(self, request: IntegrationRequest) -> MappedRequest:
+    async def map_request(self, request: IntegrationRequest) -> MappedRequest:
         headers, querystring, path = map_parameters(self.spec, request)
         body = request.body
         if self.uses_templates:
             template = select_request_template(self.spec, request.body)
             if template is not None:
-                body = self.render(template, request, request.body)
+                body = await self.render(template, request, request.body)
         return MappedRequest(body=body, headers=headers, querystring=querystring, path=path)
 
     async def invoke(self, request: IntegrationRequest) -> IntegrationOutcome:
-        mapped = self.map_request(request)
+        mapped = await self.map_request(request)
         backend = await self.call(request, mapped)
         if not self.uses_templates:  # a proxy: the backend's answer, whatever its status
             return IntegrationOutcome(backend.status, backend.body or None)
@@ -279,7 +305,10 @@ class MappedInvoker:
                 f"{', '.join(r.key for r in self.spec.responses)}): {backend.body[:500]}"
             )
         template = _response_template(response, backend)
-        reply = backend.body if template is None else self.render(template, request, backend.body)
+        if template is None:
+            reply = backend.body
+        else:
+            reply = await self.render(template, request, backend.body)
         if (response.content_handling or "").upper() == "CONVERT_TO_BINARY":
             try:
                 return IntegrationOutcome(backend.status, base64.b64decode(reply, validate=True))

@@ -12,7 +12,6 @@ answer through unchanged, whatever its status.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import urllib.error
 import urllib.request
@@ -21,7 +20,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..exceptions import IntegrationCallError
 from ..specs import HttpSpec
-from .base import BackendResponse, IntegrationRequest, MappedInvoker, MappedRequest
+from .base import (
+    BackendResponse,
+    IntegrationRequest,
+    MappedInvoker,
+    MappedRequest,
+    run_blocking,
+)
 
 __all__ = ["HttpInvoker", "is_loopback"]
 
@@ -89,6 +94,6 @@ class HttpInvoker(MappedInvoker):
         headers = dict(mapped.headers)
         if not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
-        return await asyncio.to_thread(
+        return await run_blocking(
             _send, self.http.method.upper(), url, mapped.body.encode(), headers, self.timeout
         )
