@@ -14,13 +14,14 @@ from pathlib import Path
 
 from .exceptions import AssemblyError, NoWebSocketApiError, StackNotFoundError
 from .specs import LocalApp, StackTemplate
-from .template import read_stack, websocket_apis
+from .template import read_exports, read_other_stack, read_stack, websocket_apis
 
 __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
     "LocalApp",
     "StackTemplate",
+    "assembly_exports",
     "list_stacks",
     "load_app",
 ]
@@ -79,13 +80,28 @@ def _environment(env: str) -> tuple[str, str]:
     return region, account
 
 
+def assembly_exports(stacks: list[StackTemplate]) -> dict[str, str]:
+    """Every ``Export.Name`` of the assembly → its local value. An export may be built from
+    another stack's export, so passes repeat until nothing new resolves (at most one pass
+    per stack)."""
+    exports: dict[str, str] = {}
+    for _ in range(len(stacks)):
+        before = len(exports)
+        for stack in stacks:
+            exports.update(read_exports(stack, exports=exports))
+        if len(exports) == before:
+            break
+    return exports
+
+
 def load_app(
     assembly_dir: str | Path, *, stack: str | None = None, stage: str | None = None
 ) -> LocalApp:
     """Read the assembly and return what to serve.
 
     ``stack`` selects by stack name, artifact id or display path (``Stage/Stack``); by default
-    the first stack holding a ``WEBSOCKET`` API. ``stage`` defaults to the API's first stage.
+    the first stack holding a ``WEBSOCKET`` API. The other stacks' functions and tables are
+    added to it (see the module's docstring). ``stage`` defaults to the API's first stage.
     Raises :class:`StackNotFoundError` or :class:`NoWebSocketApiError` with the choices found.
     """
     stacks = list_stacks(assembly_dir)
@@ -99,4 +115,16 @@ def load_app(
         if not chosen:
             names = ", ".join(s.display_name for s in stacks) or "none"
             raise NoWebSocketApiError(f"no stack declares a WEBSOCKET API (stacks: {names})")
-    return read_stack(chosen[0], stage=stage)
+    served = chosen[0]
+    exports = assembly_exports(stacks)
+    app = read_stack(served, stage=stage, exports=exports)
+    for other in stacks:
+        # A stack with a WebSocket API of its own is another `--stack` to serve, not a
+        # backend of this one: its functions and tables stay out.
+        if other is served or websocket_apis(other.template):
+            continue
+        functions, tables, warnings = read_other_stack(other, exports=exports)
+        app.functions.update(functions)
+        app.tables.extend(tables)
+        app.warnings.extend(f"stack {other.display_name}: {w}" for w in warnings)
+    return app

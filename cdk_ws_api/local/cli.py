@@ -44,6 +44,7 @@ def describe(
         f"cdk-ws-api local: stack {app.stack}, API {api.name} ({api.api_id}), stage {api.stage}",
         f"  WebSocket URL:        {websocket_url}",
         f"  @connections URL:     {management_url}",
+        f"  Lambda Invoke API:    {management_url.rsplit('/', 1)[0]}  (every function below)",
         f"  DynamoDB endpoint:    {dynamodb_url or '- (no table: no moto server)'}",
         f"  route selection:      {api.route_selection_expression}",
         "  routes:",

@@ -21,6 +21,8 @@ How handlers' boto3 reaches local services, with no code change:
   the API's AWS domain or to ``https://{domainName}`` (built from the event) to the local
   plain-HTTP endpoint; calls to any other ``*.amazonaws.com`` domain get a local 403
   ``ForbiddenException`` instead of leaving the machine.
+- Lambda: ``AWS_ENDPOINT_URL_LAMBDA`` is ``http://HOST:PORT``, where :mod:`.invoke` serves
+  the Invoke API for every function of the assembly (other stacks' too).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .gateway import Gateway
 from .httpparse import HttpRequest
 from .integrations import LocalAws
 from .intrinsics import localize_urls
+from .invoke import INVOKE_PREFIX, InvokeApi
 from .management import HttpResponse, ManagementApi
 from .options import EmulatorOptions
 from .registry import Registry
@@ -130,6 +133,14 @@ class Emulator:
         self.event_sources = EventSources([])
         self.router.mount("/*/@connections", self._connections_plane)
         self.router.mount(f"/{NO_SERVICE_PREFIX}", self._unemulated_plane)
+        self.invoke_api = InvokeApi(
+            lambda: self.app.functions,
+            self.pools,
+            self._log,
+            region=app.api.region,
+            account=app.api.account,
+        )
+        self.router.mount(INVOKE_PREFIX, self.invoke_api.handle)
 
     # -- the HTTP planes ---------------------------------------------------------------
 
@@ -188,6 +199,8 @@ class Emulator:
             **self.dynamodb.environment(),
             MANAGEMENT_ENDPOINT: self.management_url,
             "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+            # The Invoke API on this port: a function invoking another stays local.
+            "AWS_ENDPOINT_URL_LAMBDA": f"http://{local}",
             "CDK_WS_API_LOCAL_REWRITES": json.dumps(rewrites),
         }
         if self.dynamodb.endpoint is None:
@@ -235,6 +248,7 @@ class Emulator:
         try:
             await self.event_sources.stop()
             await self.gateway.close()
+            await self.invoke_api.close()
         finally:
             await self.pools.close()
             await self.dynamodb.stop()

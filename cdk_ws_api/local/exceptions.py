@@ -104,10 +104,14 @@ class FunctionError(InvocationError):
     """Raised when the handler raised an exception; ``error_type``/``error_message`` are the
     Lambda ``errorType``/``errorMessage`` (an authorizer raising ``Unauthorized`` → 401)."""
 
-    def __init__(self, error_type: str, error_message: str) -> None:
+    def __init__(
+        self, error_type: str, error_message: str, stack_trace: list[str] | None = None
+    ) -> None:
         super().__init__(f"{error_type}: {error_message}")
         self.error_type = error_type
         self.error_message = error_message
+        #: Lambda's ``stackTrace``: one ``  File "...", line N, in f\n    code\n`` per frame.
+        self.stack_trace = stack_trace or []
 
 
 class FunctionTimeoutError(InvocationError):

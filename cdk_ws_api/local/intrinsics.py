@@ -4,8 +4,10 @@
 (with the template's ``Conditions``), ``Fn::Equals``/``Not``/``And``/``Or``, ``Fn::FindInMap``,
 ``Fn::Base64``, ``Fn::GetAZs`` and the pseudo parameters are supported. A resource's ``Ref`` is
 its *local* physical id (the local table name, the local function name, the local API id,
-the stage name) as given by the caller in ``physical_ids``; ``Fn::ImportValue`` and attributes
-of unknown resource types raise :class:`IntrinsicError`.
+the stage name) as given by the caller in ``physical_ids``. ``Fn::ImportValue`` reads the
+``exports`` the caller collected from the assembly's other stacks (their ``Outputs`` with an
+``Export``, resolved locally); an unknown export or an attribute of an unknown resource type
+raises :class:`IntrinsicError`.
 
 :func:`localize_urls` then rewrites the API's AWS URLs inside resolved strings
 (``https://{api}.execute-api.{region}.amazonaws.com/{stage}`` → ``http://HOST:PORT/{stage}``,
@@ -69,6 +71,7 @@ class Resolver:
         account: str,
         physical_ids: Mapping[str, str] | None = None,
         attributes: Mapping[tuple[str, str], str] | None = None,
+        exports: Mapping[str, str] | None = None,
     ) -> None:
         self._resources: Mapping[str, Any] = template.get("Resources") or {}
         self._parameters: Mapping[str, Any] = template.get("Parameters") or {}
@@ -79,6 +82,7 @@ class Resolver:
         self._account = account
         self._physical_ids = dict(physical_ids or {})
         self._attributes = dict(attributes or {})
+        self._exports = exports if exports is not None else {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -215,6 +219,13 @@ class Resolver:
             return base64.b64encode(str(self.resolve(arg)).encode()).decode()
         if key == "Fn::GetAZs":
             return [f"{self._region}{zone}" for zone in "abc"]
+        if key == "Fn::ImportValue":
+            name = _as_text(self.resolve(arg))
+            if name not in self._exports:
+                raise IntrinsicError(
+                    f"Fn::ImportValue {name!r}: no stack of the assembly exports it"
+                )
+            return self._exports[name]
         raise IntrinsicError(f"{key} has no local value")
 
     def _truth(self, value: Any) -> bool:

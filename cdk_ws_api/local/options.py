@@ -234,8 +234,11 @@ def _argparse_type(name: str, spec: OptionSpec) -> Any:
     return convert
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare one flag per option of :class:`EmulatorOptions` on ``parser``."""
+def add_arguments(parser: argparse.ArgumentParser, *, suppress_defaults: bool = False) -> None:
+    """Declare one flag per option of :class:`EmulatorOptions` on ``parser``.
+
+    ``suppress_defaults``: flags not given leave the namespace alone (for a subcommand whose
+    parent parser declared the same flags: the values given before the subcommand stay)."""
     groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
     for f in fields(EmulatorOptions):
         spec: OptionSpec = f.metadata["option"]
@@ -244,13 +247,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             if spec.group not in groups:
                 groups[spec.group] = parser.add_mutually_exclusive_group()
             target = groups[spec.group]
+        default = argparse.SUPPRESS if suppress_defaults else f.default
         if spec.kind is bool:
-            target.add_argument(_flag(f.name), action="store_true", help=spec.help)
+            target.add_argument(_flag(f.name), action="store_true", default=default, help=spec.help)
             continue
         target.add_argument(
             _flag(f.name),
             type=_argparse_type(f.name, spec),
-            default=f.default,
+            default=default,
             metavar=spec.metavar,
             help=spec.help,
         )

@@ -35,10 +35,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One ``AWS::Lambda::Function`` that a route or an authorizer invokes.
+    """One ``AWS::Lambda::Function`` of the assembly (behind a route, an authorizer, or none:
+    the Invoke API serves every one).
 
     ``environment`` is already resolved to local values; ``code_dir`` is the directory put first
     on the worker's ``PYTHONPATH`` and ``layer_dirs`` follow it (each layer's ``python/``).
+    ``stack`` is the display name of the stack declaring it, ``path`` its construct path
+    (``Stack/Notifier``, from ``aws:cdk:path``; empty when the app disabled path metadata).
     """
 
     logical_id: str
@@ -51,6 +54,8 @@ class FunctionSpec:
     timeout: float = 3.0
     memory_mb: int = 128
     arn: str = ""
+    stack: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The app command (``--app`` or the ``app`` of ``./cdk.json``) runs through the shell with
 ``CDK_OUTDIR`` set, the ``context`` of ``cdk.json``/``cdk.context.json`` in
 ``CDK_CONTEXT_JSON``, and this Python's ``bin`` directory first on ``PATH`` so ``python app.py``
-finds the same packages as the emulator.
+finds the same packages as the emulator. Like the CDK CLI it asks for path and asset metadata
+(:data:`SYNTH_CONTEXT`): ``aws:cdk:path`` lets the Invoke API name functions by construct path
+(``NotifierStack/Notifier``) and ``aws:asset:path`` leads to each function's code.
 """
 
 from __future__ import annotations
@@ -35,8 +37,15 @@ def app_from_cdk_json(directory: str | Path = ".") -> str:
     return app
 
 
+#: Context the CDK CLI passes to every synth (its defaults; ``cdk.json`` may override them).
+SYNTH_CONTEXT: dict[str, object] = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+}
+
+
 def _context(directory: Path) -> dict[str, object]:
-    context: dict[str, object] = {}
+    context: dict[str, object] = dict(SYNTH_CONTEXT)
     for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
         try:
             data = json.loads((directory / name).read_text())
@@ -60,9 +69,7 @@ def synthesize(
     env = dict(os.environ)
     env["CDK_OUTDIR"] = str(outdir)
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    context = _context(Path(cwd))
-    if context:
-        env["CDK_CONTEXT_JSON"] = json.dumps(context)
+    env["CDK_CONTEXT_JSON"] = json.dumps(_context(Path(cwd)))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     try:
         completed = subprocess.run(

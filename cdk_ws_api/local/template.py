@@ -47,7 +47,7 @@ from .specs import (
     UnsupportedSpec,
 )
 
-__all__ = ["read_stack", "websocket_apis"]
+__all__ = ["read_exports", "read_other_stack", "read_stack", "websocket_apis"]
 
 _API = "AWS::ApiGatewayV2::Api"
 _FUNCTION = "AWS::Lambda::Function"
@@ -152,11 +152,20 @@ def _asset_keys(directory: Path) -> dict[str, str]:
 
 
 class _StackReader:
-    def __init__(self, stack: StackTemplate, stage: str | None) -> None:
+    def __init__(
+        self,
+        stack: StackTemplate,
+        stage: str | None,
+        exports: Mapping[str, str] | None = None,
+        key_prefix: str = "",
+    ) -> None:
         self.stack = stack
         self.requested_stage = stage
         self.resources: Mapping[str, Any] = stack.template.get("Resources") or {}
         self.warnings: list[str] = []
+        #: Prepended to the logical ids keying the functions and tables of a stack that is
+        #: not the served one (``Stack/LogicalId``: logical ids repeat across stacks).
+        self.key_prefix = key_prefix
         self.asset_keys = _asset_keys(stack.directory)
         physical_ids: dict[str, str] = {}
         self.names: dict[str, str] = {}
@@ -172,6 +181,7 @@ class _StackReader:
             account=stack.account,
             physical_ids=physical_ids,
             attributes=attributes,
+            exports=exports,
         )
 
     def _service_attributes(self, physical_ids: dict[str, str]) -> dict[tuple[str, str], str]:
@@ -243,21 +253,12 @@ class _StackReader:
         api_logical_id = apis[0]
         self._warn_unsupported()
         api = self._read_api(api_logical_id)
-        functions: dict[str, FunctionSpec] = {}
         queues, resources = self._read_service_resources()
         event_sources = self._read_event_sources(queues)
         wanted = {r.function for r in api.routes.values() if r.function}
         wanted |= {a.function for a in api.authorizers.values() if a.function}
         wanted |= {e.function for e in event_sources}
-        for logical_id in sorted(wanted):
-            spec = self._read_function(logical_id)
-            if spec is not None:
-                functions[logical_id] = spec
-        tables = [
-            self._read_table(lid, res)
-            for lid, res in self.resources.items()
-            if res.get("Type") in _TABLES
-        ]
+        functions, tables = self.read_functions_and_tables(wanted)
         return LocalApp(
             stack=self.stack.name,
             api=api,
@@ -268,6 +269,44 @@ class _StackReader:
             resources=resources,
             event_sources=[e for e in event_sources if e.function in functions],
         )
+
+    def read_functions_and_tables(
+        self, wanted: set[str]
+    ) -> tuple[dict[str, FunctionSpec], list[TableSpec]]:
+        """Every Python function of the stack (those behind no route too: the Invoke API
+        serves them) and every table. ``wanted`` (what routes and authorizers invoke) are
+        warned about when they cannot run; other non-Python functions (the CDK's own
+        providers) are skipped silently."""
+        functions: dict[str, FunctionSpec] = {}
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") != _FUNCTION:
+                continue
+            runtime = str((resource.get("Properties") or {}).get("Runtime", ""))
+            if logical_id not in wanted and not runtime.startswith("python"):
+                continue
+            spec = self._read_function(logical_id)
+            if spec is not None:
+                functions[self.key_prefix + logical_id] = spec
+        tables = [
+            self._read_table(lid, res)
+            for lid, res in self.resources.items()
+            if res.get("Type") in _TABLES
+        ]
+        return functions, tables
+
+    def read_exports(self) -> dict[str, str]:
+        """``Export.Name`` → local value of the stack's exported outputs (the ones that
+        resolve)."""
+        exports: dict[str, str] = {}
+        for output in (self.stack.template.get("Outputs") or {}).values():
+            if not isinstance(output, dict) or "Export" not in output:
+                continue
+            try:
+                name = self.resolver.resolve_string((output["Export"] or {}).get("Name"))
+                exports[name] = self.resolver.resolve_string(output.get("Value"))
+            except (IntrinsicError, ValueError, TypeError, IndexError):
+                continue  # e.g. an export built from another stack's export not read yet
+        return exports
 
     def _read_outputs(self) -> dict[str, str]:
         outputs: dict[str, str] = {}
@@ -743,8 +782,11 @@ class _StackReader:
             except (IntrinsicError, ValueError, TypeError, IndexError) as exc:
                 self.warnings.append(f"function {logical_id}: env {name} unresolved ({exc})")
         name = self.resolver.physical_id(logical_id)
+        metadata = self.resources[logical_id].get("Metadata") or {}
         return FunctionSpec(
             logical_id=logical_id,
+            stack=self.stack.display_name,
+            path=str(metadata.get("aws:cdk:path", "")).removesuffix("/Resource"),
             name=name,
             handler=str(props.get("Handler", "index.handler")),
             runtime=runtime,
@@ -805,9 +847,29 @@ def _optional(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def read_stack(stack: StackTemplate, *, stage: str | None = None) -> LocalApp:
-    """The API of ``stack`` with ``stage`` (default: its first stage) and what it invokes.
+def read_stack(
+    stack: StackTemplate, *, stage: str | None = None, exports: Mapping[str, str] | None = None
+) -> LocalApp:
+    """The API of ``stack`` with ``stage`` (default: its first stage), its functions and
+    tables; ``exports`` are what ``Fn::ImportValue`` resolves to.
 
     Raises :class:`NoWebSocketApiError` when the stack has no ``WEBSOCKET`` API or no such stage.
     """
-    return _StackReader(stack, stage).read()
+    return _StackReader(stack, stage, exports).read()
+
+
+def read_other_stack(
+    stack: StackTemplate, *, exports: Mapping[str, str]
+) -> tuple[dict[str, FunctionSpec], list[TableSpec], list[str]]:
+    """The Python functions (keyed ``Stack/LogicalId``), tables and warnings of a stack that is
+    served alongside the API's, for the Invoke API and for the functions that other stacks'
+    code calls."""
+    reader = _StackReader(stack, None, exports, key_prefix=f"{stack.display_name}/")
+    functions, tables = reader.read_functions_and_tables(set())
+    return functions, tables, reader.warnings
+
+
+def read_exports(stack: StackTemplate, *, exports: Mapping[str, str]) -> dict[str, str]:
+    """The exports of ``stack`` resolved locally (``exports``: those known so far, for an
+    export built from another stack's)."""
+    return _StackReader(stack, None, exports).read_exports()

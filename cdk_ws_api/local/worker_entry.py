@@ -2,7 +2,10 @@
 
 Started as ``python worker_entry.py FD`` where ``FD`` is the worker's end of a socketpair;
 requests and responses travel on it as 4-byte big-endian length + JSON, never on stdout, so
-the handler may print freely (the parent streams stdout/stderr to its log).
+the handler may print freely (the parent streams stdout/stderr to its log). A request with
+``"mark": true`` (the parent collects that invocation's output, for the Invoke API's
+``LogType: Tail``) is followed by :data:`END_MARK` + request id on stdout and on stderr once the
+handler returned, so the parent knows when it has read every line the invocation wrote.
 
 On start it imports ``_HANDLER`` once (from ``LAMBDA_TASK_ROOT`` and the layers on
 ``PYTHONPATH``) and answers ``{"ready": true}`` or the import error. Each request
@@ -40,12 +43,15 @@ from urllib.parse import urlsplit
 __all__ = ["LambdaContext", "main"]
 
 _HEADER = struct.Struct(">I")
+#: Starts the line ending an invocation's output (see the module docstring); a record
+#: separator no handler prints by accident. The parent reads it from here.
+END_MARK = "\x1ecdk-ws-api-end "
 
 
 class LambdaContext:
     """The subset of the Lambda context object handlers use."""
 
-    def __init__(self, request_id: str, deadline_ms: int) -> None:
+    def __init__(self, request_id: str, deadline_ms: int, client_context: Any = None) -> None:
         self.aws_request_id = request_id
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -54,7 +60,8 @@ class LambdaContext:
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self.identity = None
-        self.client_context = None
+        #: The Invoke API's ``X-Amz-Client-Context`` (decoded JSON), else ``None``.
+        self.client_context = client_context
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
@@ -89,7 +96,8 @@ def _error(exc: BaseException) -> dict[str, Any]:
         "ok": False,
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+        # Lambda's Python runtime sends the frames only (no "Traceback" header, no last line).
+        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
     }
 
 
@@ -184,7 +192,9 @@ def main(argv: list[str]) -> int:
         request = _recv(sock)
         if request is None:
             return 0
-        context = LambdaContext(request["request_id"], int(request["deadline_ms"]))
+        context = LambdaContext(
+            request["request_id"], int(request["deadline_ms"]), request.get("client_context")
+        )
         try:
             result = handler(request["event"], context)
             try:
@@ -196,6 +206,10 @@ def main(argv: list[str]) -> int:
             reply = _error(exc)
         sys.stdout.flush()
         sys.stderr.flush()
+        if request.get("mark"):
+            mark = f"{END_MARK}{request['request_id']}\n".encode()
+            os.write(1, mark)
+            os.write(2, mark)
         _send(sock, reply)
 
 

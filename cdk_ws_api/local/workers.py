@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from .bus import EventBus, InvocationRecord
 from .exceptions import FunctionError, FunctionTimeoutError, InvocationError, WorkerCrashedError
 from .specs import FunctionSpec
+from .worker_entry import END_MARK
 
 __all__ = [
     "Invocation",
@@ -84,7 +85,13 @@ else:  # pragma: no cover - Python 3.10
 class Worker:
     """One warm process running one function's handler."""
 
-    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], on_output: OutputSink):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        on_output: OutputSink,
+        generation: int = 0,
+    ):
         self.spec = spec
         self._env = dict(env)
         self._on_output = on_output
@@ -94,6 +101,12 @@ class Worker:
         self._pumps: list[asyncio.Task[None]] = []
         #: ``time.monotonic()`` when the worker last went idle (set by its pool).
         self.idle_since = 0.0
+        #: The pool's code generation this worker runs (see :meth:`WorkerPool.replace`).
+        self.generation = generation
+        #: Lines of the invocation in flight, when its output is collected; the end marks
+        #: still to read (one per stream).
+        self._capture: list[str] | None = None
+        self._marks: asyncio.Queue[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -150,7 +163,14 @@ class Worker:
                 line = await stream.read(65536)
             if not line:
                 return
-            self._on_output(self.spec.name, line.decode(errors="replace").rstrip("\r\n"))
+            text = line.decode(errors="replace").rstrip("\r\n")
+            if text.startswith(END_MARK):
+                if self._marks is not None:
+                    self._marks.put_nowait(None)
+                continue
+            if self._capture is not None:
+                self._capture.append(text)
+            self._on_output(self.spec.name, text)
 
     async def _receive(self) -> dict[str, Any] | None:
         assert self._reader is not None
@@ -162,12 +182,50 @@ class Worker:
         message: dict[str, Any] = json.loads(body)
         return message
 
-    async def invoke(self, event: Any, *, request_id: str, timeout: float) -> Any:
+    async def invoke(
+        self,
+        event: Any,
+        *,
+        request_id: str,
+        timeout: float,
+        logs: list[str] | None = None,
+        client_context: Any = None,
+    ) -> Any:
         """Run the handler once; raises :class:`FunctionError`, :class:`FunctionTimeoutError`
-        (the worker is then dead) or :class:`WorkerCrashedError`."""
+        (the worker is then dead) or :class:`WorkerCrashedError`. ``logs`` receives the lines
+        the invocation printed (all of them: the worker marks the end of its output)."""
+        if logs is None:
+            return await self._invoke(event, request_id, timeout, None, client_context)
+        self._capture, self._marks = logs, asyncio.Queue()
+        try:
+            return await self._invoke(event, request_id, timeout, True, client_context)
+        finally:
+            if self.alive:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    # One mark per stream; a worker dying now sends none, hence the bound.
+                    await _within(self._both_marks(self._marks), 2)
+            self._capture = self._marks = None
+
+    @staticmethod
+    async def _both_marks(marks: asyncio.Queue[None]) -> None:
+        for _ in range(2):
+            await marks.get()
+
+    async def _invoke(
+        self, event: Any, request_id: str, timeout: float, mark: bool | None, context: Any
+    ) -> Any:
         assert self._writer is not None
         deadline_ms = int((time.time() + timeout) * 1000)
-        body = json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms})
+        request: dict[str, Any] = {
+            "event": event,
+            "request_id": request_id,
+            "deadline_ms": deadline_ms,
+        }
+        if mark:
+            request["mark"] = True
+        if context is not None:
+            request["client_context"] = context
+        body = json.dumps(request)
         try:
             self._writer.write(_HEADER.pack(len(body)) + body.encode())
             await self._writer.drain()
@@ -185,7 +243,11 @@ class Worker:
             code = await self._exit_code()
             raise WorkerCrashedError(f"{self.spec.name}: worker exited (code {code})")
         if not reply.get("ok"):
-            raise FunctionError(str(reply.get("errorType")), str(reply.get("errorMessage")))
+            raise FunctionError(
+                str(reply.get("errorType")),
+                str(reply.get("errorMessage")),
+                list(reply.get("stackTrace") or []),
+            )
         return reply.get("result")
 
     async def _exit_code(self) -> int | None:
@@ -252,6 +314,8 @@ class WorkerPool:
         self.keep_warm = max(0, keep_warm)
         self._reaper: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        #: Bumped by :meth:`replace`; workers of an older generation are not reused.
+        self.generation = 0
 
     @property
     def size(self) -> int:
@@ -263,21 +327,32 @@ class WorkerPool:
         """Workers running an invocation now."""
         return len(self._busy)
 
-    async def invoke(self, event: Any, *, timeout: float | None = None) -> Invocation:
+    async def invoke(
+        self,
+        event: Any,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+        logs: list[str] | None = None,
+        client_context: Any = None,
+    ) -> Invocation:
         """Invoke the function, waiting for a free slot first.
 
-        Raises :class:`InvocationError` subclasses; the pool stays usable after any of them.
+        ``request_id`` defaults to a new UUID; ``logs`` collects the lines this invocation
+        printed; ``client_context`` becomes ``context.client_context``. Raises
+        :class:`InvocationError` subclasses; the pool stays usable after any of them.
         """
         if self._closed:
             raise WorkerCrashedError(f"{self.spec.name}: the emulator is shutting down")
         limit = self.spec.timeout if timeout is None else timeout
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
+        call = (event, request_id, limit, logs, client_context)
         bus = self.bus
         if bus is None or not bus.active:
-            return await self._invoke(event, request_id, limit)
+            return await self._invoke(*call)
         started, at = time.monotonic(), time.time()
         try:
-            invocation = await self._invoke(event, request_id, limit)
+            invocation = await self._invoke(*call)
         except InvocationError as error:
             duration = (time.monotonic() - started) * 1000
             record = InvocationRecord(
@@ -291,12 +366,19 @@ class WorkerPool:
         )
         return invocation
 
-    async def _invoke(self, event: Any, request_id: str, limit: float) -> Invocation:
+    async def _invoke(
+        self,
+        event: Any,
+        request_id: str,
+        limit: float,
+        logs: list[str] | None,
+        client_context: Any,
+    ) -> Invocation:
         async with self._slots:
             started = time.monotonic()
             worker = self._idle.pop() if self._idle else None
             if worker is None or not worker.alive:
-                worker = Worker(self.spec, self.env, self._on_output)
+                worker = Worker(self.spec, self.env, self._on_output, self.generation)
                 self._busy.add(worker)
                 try:
                     await worker.start()
@@ -307,13 +389,21 @@ class WorkerPool:
                 self._busy.add(worker)
             keep = False
             try:
-                result = await worker.invoke(event, request_id=request_id, timeout=limit)
+                result = await worker.invoke(
+                    event,
+                    request_id=request_id,
+                    timeout=limit,
+                    logs=logs,
+                    client_context=client_context,
+                )
                 keep = True
             except FunctionError:
                 keep = worker.alive
                 raise
             finally:
                 self._busy.discard(worker)
+                # A worker of replaced code finishes its invocation, then goes.
+                keep = keep and worker.generation == self.generation
                 if keep and not self._closed:
                     worker.idle_since = time.monotonic()
                     self._idle.append(worker)
@@ -321,6 +411,27 @@ class WorkerPool:
                 elif worker.alive:
                     await worker.kill()
         return Invocation(result, request_id, (time.monotonic() - started) * 1000)
+
+    def replace(
+        self, spec: FunctionSpec | None = None, env: Mapping[str, str] | None = None
+    ) -> int:
+        """Run new code from the next invocation on: idle workers stop now, busy ones when
+        their invocation returns (it finishes on the old code); ``spec``/``env`` replace the
+        function's definition when given. Returns how many idle workers were stopped."""
+        if spec is not None:
+            self.spec = spec
+        if env is not None:
+            self.env = dict(env)
+        self.generation += 1
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            self._stop_later(worker)
+        return len(idle)
+
+    def _stop_later(self, worker: Worker) -> None:
+        task = asyncio.get_running_loop().create_task(worker.stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     # -- idle reaping ------------------------------------------------------------------------
 
@@ -352,10 +463,7 @@ class WorkerPool:
             and self.size > self.keep_warm
             and now - self._idle[0].idle_since >= self.idle_timeout
         ):
-            worker = self._idle.pop(0)
-            task = asyncio.get_running_loop().create_task(worker.stop())
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
+            self._stop_later(self._idle.pop(0))
             reaped += 1
         return reaped
 
