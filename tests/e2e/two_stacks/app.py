@@ -18,14 +18,17 @@ from cdk_ws_api import RouteOptions, WebSocketApi
 HERE = Path(__file__).resolve().parent
 
 
-def _function(stack: cdk.Stack, name: str, handler: str, **env: str) -> lambda_.Function:
+def _function(
+    stack: cdk.Stack, name: str, handler: str, timeout: int = 20, **env: str
+) -> lambda_.Function:
     return lambda_.Function(
         stack,
         name,
         runtime=lambda_.Runtime.PYTHON_3_12,
         handler=handler,
         code=lambda_.Code.from_asset(str(HERE / "handlers"), exclude=["__pycache__"]),
-        timeout=cdk.Duration.seconds(3),
+        # Generous: the first DynamoDB call starts moto, slow on a loaded machine.
+        timeout=cdk.Duration.seconds(timeout),
         environment=env,
     )
 
@@ -53,6 +56,6 @@ api.grant_manage_connections(notifier)
 api.table.grant_read_data(notifier)
 relay = _function(notifications, "Relay", "relay.handler", NOTIFIER=notifier.function_name)
 notifier.grant_invoke(relay)
-_function(notifications, "Failing", "failing.handler")
+_function(notifications, "Failing", "failing.handler", timeout=3)
 
 app.synth()
