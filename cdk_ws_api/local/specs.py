@@ -121,7 +121,8 @@ class LambdaSpec(IntegrationSpec):
     proxy: bool = True
 
     def describe(self) -> str:
-        return f"{'AWS_PROXY' if self.proxy else 'AWS lambda'} {self.function}"
+        target = self.function or "(function not emulated)"
+        return f"{'AWS_PROXY' if self.proxy else 'AWS lambda'} {target}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -379,3 +379,58 @@ def test_a_slow_template_does_not_stall_the_event_loop(monkeypatch: pytest.Monke
 
     # the render was still blocked while the loop ticked five times; then it was released
     assert asyncio.run(scenario()) == 5
+
+
+class _Sts(BaseHTTPRequestHandler):
+    """Answers AssumeRole like STS and records who signed each request."""
+
+    seen: list[tuple[str, str, str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        credential = self.headers["Authorization"].split("Credential=")[1].split("/")
+        type(self).seen.append((credential[0], credential[3], body))
+        if "Action=AssumeRole" in body:
+            answer = (
+                b"<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+                b"<AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+                b"<SessionToken>t</SessionToken></Credentials></AssumeRoleResult>"
+                b"</AssumeRoleResponse>"
+            )
+        else:
+            answer = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_aws_calls_are_signed_with_the_credentials_roles_identity() -> None:
+    from cdk_ws_api.local.integrations import LocalAws
+    from cdk_ws_api.local.specs import AwsSpec
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        aws = LocalAws(lambda: f"http://127.0.0.1:{server.server_port}", "us-east-1")
+        spec = AwsSpec(
+            service="events",
+            action="PutEvents",
+            credentials_arn="arn:aws:iam::123456789012:role/ws",
+            request_templates={"$default": '{"Entries": []}'},
+        )
+        services = IntegrationServices(run_function=_no_function, aws=aws)
+        invoker = build_invoker(spec, services)
+        for _ in range(2):
+            assert asyncio.run(invoker.invoke(_request("{}"))).reply == '{"ok": true}'
+    finally:
+        server.shutdown()
+    (assume, *calls) = _Sts.seen
+    # the role is assumed once, with the emulator's own credentials, through STS
+    assert assume[:2] == ("AKIALOCALEMULATOR000", "sts")
+    assert "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fws" in assume[2]
+    # then every call is signed by the role's session, for the service
+    assert [(key, service) for key, service, _ in calls] == [("ASIAROLEKEY", "events")] * 2
