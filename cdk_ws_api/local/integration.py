@@ -67,7 +67,7 @@ from .registry import Connection
 from .routing import CONNECT, DEFAULT, DISCONNECT, select_route
 from .specs import ApiSpec, RouteSpec
 from .vtl import RequestParams
-from .workers import Invocation, WorkerPools
+from .workers import Invocation, WorkerPools, within
 
 __all__ = ["ConnectOutcome", "Integrations", "MessageOutcome", "error_frame"]
 
@@ -162,7 +162,7 @@ class Integrations:
         spec_timeout = route.integration.timeout if route.integration else None
         timeout = min(spec_timeout or self.timeout, self.timeout)
         try:
-            return await asyncio.wait_for(self._invoker(route).invoke(request), timeout)
+            return await within(self._invoker(route).invoke(request), timeout)
         except asyncio.TimeoutError:
             raise InvocationError(f"integration timeout ({timeout:g}s)") from None
 

@@ -81,6 +81,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     _within = asyncio.wait_for
 
+#: ``await within(awaitable, seconds)``: a deadline without a task per call (the integration
+#: timeout of every message uses it too).
+within = _within
+
 
 class Worker:
     """One warm process running one function's handler."""
