@@ -447,8 +447,8 @@ class MockIntegration(ManagedIntegration):
 
     :param response: the answer on a two-way route: a mapping template (``str``, may use
         ``$context.*`` and ``$input.*`` of the request) or a JSON value (``dict``/``list``,
-        sent as JSON). A two-way route needs one; a one-way route refuses one.
-        Default: - no answer.
+        sent as JSON; being the template, its strings may hold ``$context.*`` too). A two-way
+        route needs one; a one-way route refuses one. Default: - no answer.
     :param status_code: the status the mock reports (its request template is
         ``{"statusCode": N}``): 2xx answers ``response``; any other status answers API
         Gateway's ``Internal server error`` frame, and on ``$connect`` refuses the connection.
