@@ -18,9 +18,11 @@ less on Lambda's small memory sizes, which get a fraction of a vCPU. It resolves
 credentials, region and endpoint of the boto3 client once, signs each POST with SigV4 itself
 (byte-identical to botocore's signature) and keeps ``max_workers`` kept-alive connections
 busy from the calling thread (non-blocking sockets, no thread per request): well under
-0.1 ms of CPU per message (see ``_signed`` and ``_transport``). Answers and connection errors are
-mapped to the same typed errors as ``send``. A ``client=`` that is not a botocore client, or a
-client without credentials or behind a proxy, is used as it is, one call per message.
+0.1 ms of CPU per message (see ``_signed`` and ``_transport``). Answers and connection errors
+become the same typed errors as ``send`` raises (one code/status table,
+``exceptions.management_error``). A ``client=`` that is not a botocore client, or a client
+without credentials or behind a proxy, is used as it is, one call per message, and the reason
+is logged once as a WARNING (logger ``lambda_runtime.broadcast``).
 
 botocore does not retry these calls (its retries would hide 429s from ``broadcast``'s own
 backoff); ``send``, ``get`` and ``delete`` raise ``LimitExceededError`` for you to handle.
@@ -353,7 +355,7 @@ class Connections:
         the module docstring). The ids answered ``LimitExceededError`` are retried together,
         up to ``max_attempts`` tries in all, after sleeping a random time up to
         ``backoff * 2**n`` seconds (capped at 2 s). A client the fast path cannot use gets
-        ``max_workers`` threads, each id retried on its own the same way. Duplicate
+        ``max_workers`` threads, retried the same way (one retry loop serves both). Duplicate
         ids are sent once. With ``store``, gone connections are deleted from it
         (``store.delete_many``; its errors propagate).
 
