@@ -28,6 +28,7 @@ __all__ = [
     "ManagedIntegration",
     "MockIntegration",
     "Problem",
+    "Publisher",
     "RouteHandler",
     "RouteOptions",
     "RuntimeLayer",
@@ -53,6 +54,7 @@ _LAZY: dict[str, str] = {
     "ManagedIntegration": "integrations_base",
     "MockIntegration": "integrations",
     "Problem": "errors",
+    "Publisher": "publishers",
     "RouteHandler": "routes",
     "RouteOptions": "routes",
     "RuntimeLayer": "layer",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
     )
     from .integrations_base import ManagedIntegration
     from .layer import RuntimeLayer
+    from .publishers import Publisher
     from .routes import RouteHandler, RouteOptions
     from .stages import StageOptions
     from .table import ConnectionTable, ConnectionTableProps, TableSchema

@@ -61,6 +61,7 @@ from .handlers import (
 from .layer import RuntimeLayer
 from .limits import MAX_API_NAME_LENGTH, MAX_DESCRIPTION_LENGTH, check_length, check_throttle
 from .prop_types import check_prop_types
+from .publishers import PUBLISHER_METHODS, Publisher, TableAccess, add_publisher
 from .routes import (
     CONNECT,
     DEFAULT,
@@ -386,6 +387,38 @@ class WebSocketApi(Construct):
             stages=[stage_name] if stage_name is not None else self._stage_names,
             methods=methods,
         )
+
+    def add_publisher(
+        self,
+        function: lambda_.IFunction,
+        *,
+        stage: str | apigwv2.IWebSocketStage | None = None,
+        methods: Sequence[str] = PUBLISHER_METHODS,
+        table: TableAccess | None = "read_write",
+    ) -> Publisher:
+        """Wire a function outside the routes that pushes to this API's clients (a queue
+        consumer, a schedule, a function of another stack), so that ``Connections()`` and
+        ``ConnectionStore()`` need no argument in it.
+
+        It gets ``execute-api:ManageConnections`` on ``stage``'s ``@connections/*`` for
+        ``methods`` only; ``WS_API_MANAGEMENT_ENDPOINT`` (always:
+        ``https://{apiId}.execute-api.{region}.{urlSuffix}/{stage}``, or
+        ``https://{domain}[/{mapping_key}]`` when ``stage`` is the custom domain's); with
+        ``table``, the table variables (with the group index ones when the table has one) and
+        the grant; and the ``lambda_runtime`` layer of its own stack (Python >= 3.10 functions,
+        unless ``attach_runtime_layer=False``). The function may live in another stack: every
+        reference goes from its stack to this one (no dependency cycle). An imported function
+        needs its role (see ``IMPORT_HINT``) and gets a warning for the variables and layer.
+
+        :param stage: a stage name or stage of this API. Default: - the first stage.
+        :param methods: subset of POST (send), GET (connection info), DELETE (disconnect).
+            Default: ``("POST",)``.
+        :param table: ``"read"`` (GetItem, Query, Scan: ``ids``, ``get``), ``"read_write"``
+            (everything ``ConnectionStore`` calls, as route handlers: ``broadcast(...,
+            store=store)`` deletes gone ids) or ``None`` (no table variables or grant).
+            Default: ``"read_write"``.
+        """
+        return add_publisher(self, function, stage=stage, methods=methods, table=table)
 
     def grant_table_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grant what a handler needs on the connection table (and its group index)."""

@@ -24,6 +24,7 @@ from .table import TableSchema
 
 __all__ = [
     "IMPORT_HINT",
+    "PUBLISHER_METADATA",
     "add_runtime_layer",
     "can_create_invoke_permission",
     "check_handler_free",
@@ -35,6 +36,8 @@ __all__ = [
 
 _BOUND_METADATA = "cdk-ws-api:route-handler-of"
 _LAYER_METADATA = "cdk-ws-api:runtime-layer"
+#: ``{api path}#{stage}`` of the API stage a publisher (``add_publisher``) publishes to.
+PUBLISHER_METADATA = "cdk-ws-api:publisher-of"
 
 
 def handler_environment(
@@ -52,14 +55,18 @@ def handler_environment(
 def check_handler_free(
     problems: ProblemCollector, prop: str, handler: lambda_.IFunction, *, api_path: str
 ) -> None:
-    """``handler`` must not serve routes of an API other than the one at ``api_path``."""
-    for owner in _metadata(handler, _BOUND_METADATA):
+    """``handler`` must not serve routes of, or publish to, an API other than the one at
+    ``api_path``."""
+    owners = _metadata(handler, _BOUND_METADATA) + [
+        str(target).split("#")[0] for target in _metadata(handler, PUBLISHER_METADATA)
+    ]
+    for owner in dict.fromkeys(owners):
         if owner != api_path:
             problems.add(
                 prop,
                 handler.node.path,
-                f"this function already serves routes of {owner}; a function can "
-                "serve one WebSocketApi (its environment variables would collide)",
+                f"this function already serves routes of (or publishes to) {owner}; a "
+                "function can serve one WebSocketApi (its environment variables would collide)",
             )
 
 

@@ -271,7 +271,7 @@ def test_function_serving_two_apis(stack: Stack, fn: lambda_.Function) -> None:
     with pytest.raises(
         ConstructValidationError,
         match=r"default\.handler=.Validation/Handler.: this function already serves routes "
-        r"of Validation/Api",
+        r"of \(or publishes to\) Validation/Api",
     ):
         WebSocketApi(stack, "Other", default=fn)
 
