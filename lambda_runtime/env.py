@@ -29,6 +29,10 @@ __all__ = [
     "DEFAULT_GROUP_ATTRIBUTE",
     "DEFAULT_GROUP_INDEX",
     "DEFAULT_TTL_ATTRIBUTE",
+    "FANOUT_CONCURRENCY",
+    "FANOUT_MARKER_PREFIX",
+    "FANOUT_QUEUE_URL",
+    "FANOUT_RATE",
     "MANAGEMENT_ENDPOINT",
     "PARTITION_KEY",
     "REWRITE_URL_ATTRIBUTE",
@@ -39,6 +43,14 @@ CONNECTION_TTL_ATTRIBUTE = "WS_API_CONNECTION_TTL_ATTRIBUTE"
 CONNECTION_GROUP_INDEX = "WS_API_CONNECTION_GROUP_INDEX"
 CONNECTION_GROUP_ATTRIBUTE = "WS_API_CONNECTION_GROUP_ATTRIBUTE"
 MANAGEMENT_ENDPOINT = "WS_API_MANAGEMENT_ENDPOINT"
+FANOUT_QUEUE_URL = "WS_API_FANOUT_QUEUE_URL"
+FANOUT_RATE = "WS_API_FANOUT_RATE"
+FANOUT_CONCURRENCY = "WS_API_FANOUT_CONCURRENCY"
+
+#: Key prefix of the fan-out's progress markers in the connection table (``lambda_runtime.
+#: fanout``); ``ConnectionStore.ids()`` skips the items whose key starts with it. API Gateway's
+#: connection ids are base64 (letters, digits, ``+/=``), so they never start with ``#``.
+FANOUT_MARKER_PREFIX = "#fanout#"
 
 #: Partition key of every connection table (string attribute).
 PARTITION_KEY = "connectionId"

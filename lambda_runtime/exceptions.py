@@ -8,6 +8,7 @@
     ├── InvalidContextError (also TypeError)  an authorizer context value is not str/number/bool
     ├── Reject                                raised by *your* ``$connect`` code to refuse a client
     ├── ConnectionStoreError                  DynamoDB refused a connection-store call
+    ├── FanoutError                           SQS refused the messages of a fan-out publish
     └── ManagementApiError                    the ``@connections`` API answered with an error
         ├── GoneError             410  GoneException             the connection no longer exists
         ├── ForbiddenError        403  ForbiddenException        the caller may not manage it
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionStoreError",
     "EventParseError",
+    "FanoutError",
     "ForbiddenError",
     "GoneError",
     "InvalidContextError",
@@ -103,6 +105,22 @@ class ConnectionStoreError(WebSocketRuntimeError):
         self.code = code
         self.status = status
         self.unprocessed = unprocessed or []
+
+
+class FanoutError(WebSocketRuntimeError):
+    """Raised by ``fanout.publish`` when SQS still refuses messages after its retries.
+
+    ``tracking_id`` is the publish's; ``queued`` how many of its messages SQS had already
+    accepted (those are delivered: a publish is not transactional), ``code`` SQS's error code.
+    """
+
+    def __init__(
+        self, message: str, *, tracking_id: str, queued: int, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tracking_id = tracking_id
+        self.queued = queued
+        self.code = code
 
 
 class ManagementApiError(WebSocketRuntimeError):

@@ -32,6 +32,7 @@ from .env import (
     CONNECTION_TTL_ATTRIBUTE,
     DEFAULT_GROUP_ATTRIBUTE,
     DEFAULT_TTL_ATTRIBUTE,
+    FANOUT_MARKER_PREFIX,
     PARTITION_KEY,
 )
 from .events import WebSocketEvent, parse_event
@@ -227,13 +228,18 @@ class ConnectionStore:
     def ids(self, group: str | None = None, *, page_size: int | None = None) -> Iterator[str]:
         """Every connection id (a ``Scan``), or those of ``group`` (a ``Query`` on the group
         index), reading page after page lazily (``page_size`` items per request; default: as
-        many as fit in DynamoDB's 1 MB page)."""
+        many as fit in DynamoDB's 1 MB page). The fan-out's progress markers (keys starting
+        with ``env.FANOUT_MARKER_PREFIX``, never in a group) are not connections: a scan
+        filters them out."""
         names = {"#k": PARTITION_KEY}
         kwargs: dict[str, Any] = {"TableName": self.table_name, "ProjectionExpression": "#k"}
         if page_size is not None:
             kwargs["Limit"] = page_size
         operation = "scan"
-        if group is not None:
+        if group is None:
+            kwargs["FilterExpression"] = "NOT begins_with(#k, :marker)"
+            kwargs["ExpressionAttributeValues"] = {":marker": {"S": FANOUT_MARKER_PREFIX}}
+        else:
             operation = "query"
             names["#g"] = self.group_attribute
             kwargs["IndexName"] = self.group_index
