@@ -166,13 +166,7 @@ class Gateway:
         self._closing = True
         if self._reaper is not None:
             self._reaper.cancel()
-        for session in list(self._sessions.values()):
-            if session.cause is None:
-                session.cause = (1001, "Going away")
-            self._spawn(session.websocket.close(1001, "Going away"))
-        deadline = time.monotonic() + timeout
-        while self._sessions and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await self.close_connections(timeout=timeout)
         if self._server is not None:
             self._server.close(close_connections=True)
             for channel in list(self._channels):
@@ -182,6 +176,20 @@ class Gateway:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def close_connections(self, *, timeout: float = 15.0) -> int:
+        """Close every open connection with 1001 "Going away" and wait up to ``timeout`` for
+        their ``$disconnect``; returns how many were closed."""
+        closing = list(self._sessions.values())
+        for session in closing:
+            if session.cause is None:
+                session.cause = (1001, "Going away")
+            self._spawn(session.websocket.close(1001, "Going away"))
+        ids = {s.connection.connection_id for s in closing}
+        deadline = time.monotonic() + timeout
+        while ids & self._sessions.keys() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return len(closing)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -19,6 +19,7 @@ import contextlib
 import json
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -26,11 +27,23 @@ from urllib.parse import urlsplit
 from .exceptions import LocalEmulatorError
 from .options import EmulatorOptions, add_arguments
 
-__all__ = ["add_invoke_arguments", "invoke_function", "run_invoke"]
+__all__ = ["InvokeError", "InvokeResult", "add_invoke_arguments", "invoke_function", "run_invoke"]
 
 
 class InvokeError(LocalEmulatorError):
     """The function could not be invoked (not found, unreadable event, ...)."""
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What ``lambda.invoke`` answered: ``error`` is ``X-Amz-Function-Error`` (``None`` on
+    success), ``payload`` the decoded JSON result or error payload, ``log`` the Tail log."""
+
+    status: int
+    error: str | None
+    payload: Any
+    log: str
+    request_id: str
 
 
 def add_invoke_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,9 +101,16 @@ def _answers(url: str) -> bool:
         return False
 
 
-def invoke_function(endpoint: str, name: str, event: Any, *, region: str) -> dict[str, Any]:
-    """``lambda.invoke`` of ``name`` at ``endpoint`` (``LogType: Tail``): ``{"status",
-    "error", "payload", "log"}``. Raises :class:`InvokeError` for an unknown function."""
+def invoke_function(
+    endpoint: str,
+    name: str,
+    event: Any,
+    *,
+    region: str = "us-east-1",
+    invocation_type: str = "RequestResponse",
+) -> InvokeResult:
+    """``lambda.invoke`` of ``name`` at ``endpoint`` (``LogType: Tail``). Raises
+    :class:`InvokeError` when the function could not be invoked (unknown, bad request)."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -105,7 +125,10 @@ def invoke_function(endpoint: str, name: str, event: Any, *, region: str) -> dic
     )
     try:
         answer = client.invoke(
-            FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail"
+            FunctionName=name,
+            Payload=json.dumps(event).encode(),
+            InvocationType=invocation_type,
+            LogType="Tail" if invocation_type == "RequestResponse" else "None",
         )
     except ClientError as exc:
         error = exc.response["Error"]
@@ -113,15 +136,16 @@ def invoke_function(endpoint: str, name: str, event: Any, *, region: str) -> dic
     except BotoCoreError as exc:
         raise InvokeError(f"{endpoint}: {exc}") from exc
     raw = answer["Payload"].read()
-    return {
-        "status": answer["StatusCode"],
-        "error": answer.get("FunctionError"),
-        "payload": json.loads(raw) if raw else None,
-        "log": base64.b64decode(answer.get("LogResult", "")).decode(errors="replace"),
-    }
+    return InvokeResult(
+        status=answer["StatusCode"],
+        error=answer.get("FunctionError"),
+        payload=json.loads(raw) if raw else None,
+        log=base64.b64decode(answer.get("LogResult", "")).decode(errors="replace"),
+        request_id=answer["ResponseMetadata"].get("RequestId", ""),
+    )
 
 
-async def _standalone(config: EmulatorOptions, name: str, event: Any) -> dict[str, Any]:
+async def _standalone(config: EmulatorOptions, name: str, event: Any) -> InvokeResult:
     from .assembly import load_app
     from .emulator import Emulator
     from .synth import assembly_for
@@ -167,8 +191,8 @@ def run_invoke(args: argparse.Namespace, *, stdin: TextIO = sys.stdin) -> int:
     except LocalEmulatorError as exc:
         print(f"cdk-ws-api local invoke: error: {exc}", file=sys.stderr)
         return 2
-    if outcome["log"]:
-        sys.stderr.write(outcome["log"])
+    if outcome.log:
+        sys.stderr.write(outcome.log)
         sys.stderr.flush()
-    print(json.dumps(outcome["payload"], indent=2))
-    return 1 if outcome["error"] else 0
+    print(json.dumps(outcome.payload, indent=2))
+    return 1 if outcome.error else 0

@@ -258,6 +258,8 @@ class TableSpec:
     local_indexes: tuple[GlobalIndexSpec, ...] = ()
     ttl_attribute: str | None = None
     stream_view_type: str | None = None
+    #: Construct path (``Stack/Messages``, from ``aws:cdk:path``); empty without metadata.
+    path: str = ""
 
 
 @dataclass(frozen=True)

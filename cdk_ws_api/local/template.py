@@ -782,11 +782,10 @@ class _StackReader:
             except (IntrinsicError, ValueError, TypeError, IndexError) as exc:
                 self.warnings.append(f"function {logical_id}: env {name} unresolved ({exc})")
         name = self.resolver.physical_id(logical_id)
-        metadata = self.resources[logical_id].get("Metadata") or {}
         return FunctionSpec(
             logical_id=logical_id,
             stack=self.stack.display_name,
-            path=str(metadata.get("aws:cdk:path", "")).removesuffix("/Resource"),
+            path=_construct_path(self.resources[logical_id]),
             name=name,
             handler=str(props.get("Handler", "index.handler")),
             runtime=runtime,
@@ -828,6 +827,7 @@ class _StackReader:
             local_indexes=indexes(props.get("LocalSecondaryIndexes")),
             ttl_attribute=str(ttl["AttributeName"]) if ttl.get("Enabled") else None,
             stream_view_type=stream.get("StreamViewType"),
+            path=_construct_path(resource),
         )
 
 
@@ -845,6 +845,12 @@ _QUEUE_ATTRIBUTES = {
 
 def _optional(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _construct_path(resource: Mapping[str, Any]) -> str:
+    """``Stack/Construct`` from ``aws:cdk:path`` metadata (``""`` when the app has none)."""
+    metadata = resource.get("Metadata") or {}
+    return str(metadata.get("aws:cdk:path", "")).removesuffix("/Resource")
 
 
 def read_stack(
