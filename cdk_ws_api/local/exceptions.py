@@ -169,12 +169,15 @@ class InvalidAuthorizerResponse(LocalEmulatorError, ValueError):
 
 class HttpParseError(LocalEmulatorError, ValueError):
     """Raised for bytes on the shared port that are not a supported HTTP/1.1 request;
-    ``status`` is the HTTP answer (400, 413, 431, 501, 505); ``requests`` the requests the
-    same bytes completed before the bad one (they are answered first, in order)."""
+    ``status`` is the HTTP answer (400, 413, 431, 501, 505), ``code`` the AWS error type sent
+    as ``x-amzn-ErrorType`` when there is one (413: ``PayloadTooLargeException``);
+    ``requests`` the requests the same bytes completed before the bad one (they are
+    answered first, in order)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
         self.requests: list[Any] = []
 
 

@@ -19,39 +19,68 @@ to shake out races between a connection's messages.
 Every close (client close, ``DeleteConnection`` → 1000, idle timeout and maximum duration →
 1001, shutdown → 1001, a vanished client → 1006) first makes the connection gone (410) and
 then runs ``$disconnect`` with the status code and reason.
+
+A client that misbehaves holds a bounded share of the server (see also :mod:`.sharedport`):
+
+- **Closing is bounded.** A close from the server side (``DeleteConnection``, timeouts,
+  shutdown, overflow) waits at most ``Limits.close_timeout`` (5 s) for the closing handshake,
+  the drain of the write buffer included, then aborts the TCP connection; ``$disconnect``
+  always runs.
+- **Sending never waits for the client.** ``PostToConnection`` and route responses are
+  written to the connection's buffer and answered at once; a connection whose unsent output
+  would pass ``Limits.output_buffer_bytes`` (1 MiB) is closed with 1008 "Output buffer
+  full" (the post that found it full gets 410 ``GoneException``), then ``$disconnect``
+  runs. AWS documents no such bound; 1008 (policy violation) is the code RFC 6455 gives a
+  server closing for a reason no other code names.
+- **Incoming messages are bounded.** At most ``Limits.queued_messages`` (16) messages of one
+  connection wait for their integration; then the gateway stops reading the connection
+  (``websockets`` then stops reading the socket, and TCP holds the client back). Messages
+  still waiting when the connection closes are dropped (logged); the one in its integration
+  finishes.
+- **Handshakes are checked before ``$connect``**: a missing or invalid
+  ``Sec-WebSocket-Key``/``Version`` gets 400/426 without invoking any function; a
+  ``$connect`` answer with a status that is no rejection status (not 300-599, e.g. 0, 101,
+  600) gives the client 500, and the access log shows the status the client got.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from .assembly import LocalApp
 from .bus import ConnectionClosedRecord, ConnectionOpenedRecord, EventBus
+from .descriptors import AcceptGuard, raise_open_files_limit
 from .events import EventSource, disconnect_reason
 from .exceptions import GoneException, HandshakeRejected
+from .httpparse import upgrade_rejection
 from .integration import Integrations
+from .management import segments
 from .options import EmulatorOptions, Limits
 from .registry import Connection, ConnectionState, Registry
 from .router import AccessLogger
 from .routing import CONNECT, DISCONNECT
-from .sharedport import HttpChannel, HttpHandler, connection_class
+from .sharedport import REASONS, HttpChannel, HttpHandler, connection_class, error_answer
 from .workers import WorkerPools
 
 __all__ = ["Gateway", "Limits"]
 
 logger = logging.getLogger("cdk_ws_api.local")
+
+#: Close status of a connection whose unsent output passed ``Limits.output_buffer_bytes``.
+OUTPUT_FULL = (1008, "Output buffer full")
 
 
 @dataclass(slots=True)
@@ -63,11 +92,12 @@ class _Session:
     source: EventSource
     cause: tuple[int, str] | None = None
     subprotocol: str | None = None
-    #: The connection's message tasks in flight.
+    #: The connection's message tasks in flight (ordered mode: the one consumer).
     tasks: set[asyncio.Task[None]] | None = None
-    #: Held while one of the connection's messages is in its integration (ordered mode);
-    #: asyncio.Lock wakes waiters first-in first-out, so arrival order is kept.
-    in_order: asyncio.Lock | None = None
+    #: Messages waiting for the one in its integration (ordered mode), in arrival order.
+    queue: deque[str] | None = None
+    #: Set while the reader waits for room in the queue (or for a task to finish).
+    room: asyncio.Future[None] | None = None
 
 
 #: What a held connection's websockets ``Request``/``Response`` keep as headers once the
@@ -76,9 +106,18 @@ class _Session:
 _NO_HEADERS = Headers()
 
 
+def _names_stage(path: str, stage: str) -> bool:
+    """Whether a request target names ``/{stage}`` (trailing slashes allowed), compared on
+    the decoded segments, as the ``@connections`` paths are."""
+    parts = segments(path)
+    return len(parts) >= 2 and parts[0] == "" and parts[1] == stage and not any(parts[2:])
+
+
 def _text_chunks(text: str, limit: int) -> list[str]:
     # API Gateway sends messages over 32 KiB as several frames; split on characters so each
     # frame's UTF-8 stays under the frame quota.
+    if len(text) * 4 <= limit:  # fits whatever its characters (at most 4 bytes each)
+        return [text]
     encoded = text.encode()
     if len(encoded) <= limit:
         return [text]
@@ -116,6 +155,9 @@ class Gateway:
         self.host = options.host
         self.port = options.port
         self.limits = options.limits
+        #: Seconds a request may take to arrive, from its first byte (see :mod:`.sharedport`).
+        self.header_timeout = options.header_timeout
+        self._guard: AcceptGuard | None = None
         self.registry = registry
         self._http = http
         self.integrations = Integrations(
@@ -139,6 +181,7 @@ class Gateway:
 
     async def start(self) -> None:
         """Bind and start serving; :attr:`port` is the bound port afterwards."""
+        raise_open_files_limit()
         self._server = await serve(
             self._handle,
             self.host,
@@ -149,17 +192,30 @@ class Gateway:
             # The handshake runs the authorizer and $connect, bounded by their own timeouts.
             open_timeout=None,
             ping_interval=None,
-            close_timeout=5,
+            close_timeout=self.limits.close_timeout,
             max_size=(self.limits.message_bytes, self.limits.frame_bytes),
             max_queue=64,
+            # Sends never wait on the buffer (see _write): it is checked against
+            # output_buffer_bytes first, and this high-water mark sits above that bound.
+            write_limit=self.limits.output_buffer_bytes + self.limits.message_bytes + 65536,
             server_header=None,
-            create_connection=connection_class(self._http, self._channels),
+            create_connection=connection_class(
+                self._http,
+                self._channels,
+                header_timeout=self.header_timeout,
+                on_open=self._accepted,
+            ),
             # Clients reconnecting in bursts must not overflow asyncio's default backlog (100).
             backlog=2048,
         )
         sockets = self._server.sockets
         self.port = sockets[0].getsockname()[1]
+        self._guard = AcceptGuard(asyncio.get_running_loop(), sockets)
         self._reaper = asyncio.create_task(self._reap())
+
+    def _accepted(self) -> None:
+        if self._guard is not None:
+            self._guard.accepted()
 
     async def close(self, *, timeout: float = 15.0) -> None:
         """Close every connection (1001, ``$disconnect`` runs), then stop listening."""
@@ -176,25 +232,27 @@ class Gateway:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
 
     async def close_connections(self, *, timeout: float = 15.0) -> int:
         """Close every open connection with 1001 "Going away" and wait up to ``timeout`` for
         their ``$disconnect``; returns how many were closed."""
         closing = list(self._sessions.values())
         for session in closing:
-            if session.cause is None:
-                session.cause = (1001, "Going away")
-            self._spawn(session.websocket.close(1001, "Going away"))
+            self._close(session, 1001, "Going away")
         ids = {s.connection.connection_id for s in closing}
         deadline = time.monotonic() + timeout
         while ids & self._sessions.keys() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return len(closing)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _reap(self) -> None:
         interval = max(0.05, min(1.0, self.limits.idle_timeout / 4))
@@ -208,34 +266,66 @@ class Gateway:
                 session = self._sessions.get(connection.connection_id)
                 if session is None or session.cause is not None:
                     continue
-                session.cause = (1001, "Going away")
-                self.registry.closing(connection.connection_id)
-                self._spawn(session.websocket.close(1001, "Going away"))
+                self._close(session, 1001, "Going away")
+
+    def _close(self, session: _Session, code: int, reason: str) -> asyncio.Future[None]:
+        """Close from the server side: ``@connections`` answers 410 at once, the closing
+        handshake runs in the background, bounded (:meth:`_close_bounded`); the future
+        returned is done once the TCP connection is gone."""
+        if session.cause is None:
+            session.cause = (code, disconnect_reason(code, reason))
+        self.registry.closing(session.connection.connection_id)
+        return self._spawn(self._close_bounded(session.websocket, code, reason))
+
+    async def _close_bounded(self, ws: ServerConnection, code: int, reason: str) -> None:
+        # websockets bounds the wait for the client's close frame, not the drain of the
+        # write buffer before it: a client that never reads would hold the connection (and
+        # its $disconnect) forever. Past the bound the TCP connection is aborted.
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionClosed):
+            await asyncio.wait_for(ws.close(code, reason), self.limits.close_timeout)
+        if not ws.connection_lost_waiter.done():
+            ws.transport.abort()
 
     # -- handshake --------------------------------------------------------------------------
 
     def _source(self, host_header: str | None) -> EventSource:
         return EventSource(self.api, host_header or self.domain_name)
 
-    def _reject(self, ws: ServerConnection, status: int, message: str) -> Response:
-        response = ws.respond(status, json.dumps({"message": message}))
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = "application/json"
-        return response
+    def _reject(
+        self, status: int, message: str, extra: tuple[tuple[str, str], ...] = ()
+    ) -> Response:
+        # Built here, not with ws.respond(): that one accepts only statuses of http.HTTPStatus
+        # and raises (an unhandled exception, no answer) for any other.
+        answer = error_answer(status, message)
+        headers = Headers(
+            [
+                *answer.headers.items(),
+                ("Content-Length", str(len(answer.body))),
+                ("Connection", "close"),
+                *extra,
+            ]
+        )
+        return Response(status, REASONS.get(status, "Unknown"), headers, answer.body)
 
     async def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
         started = time.monotonic()
-        parts = urlsplit(request.path)
         if self._closing:
-            return self._reject(ws, 503, "Service Unavailable")
-        if parts.path.rstrip("/") != f"/{self.api.stage}":
-            return self._reject(ws, 403, "Forbidden")
+            return self._reject(503, "Service Unavailable")
+        if not _names_stage(request.path, self.api.stage):
+            return self._reject(403, "Forbidden")
+        raw_headers = list(request.headers.raw_items())
+        invalid = upgrade_rejection(raw_headers)
+        if invalid is not None:
+            status, message = invalid
+            self._log("CONNECT", CONNECT, "-", status, started)
+            extra = (("Sec-WebSocket-Version", "13"),) if status == 426 else ()
+            return self._reject(status, message, extra)
         remote = ws.remote_address
         connection = self.registry.create(
             source_ip=str(remote[0]) if remote else "127.0.0.1",
             user_agent=request.headers.get("User-Agent"),
-            headers=list(request.headers.raw_items()),
-            query=parse_qsl(parts.query, keep_blank_values=True),
+            headers=raw_headers,
+            query=parse_qsl(request.path.partition("?")[2], keep_blank_values=True),
         )
         source = self._source(request.headers.get("Host"))
         session = _Session(connection=connection, websocket=ws, source=source)
@@ -246,8 +336,12 @@ class Gateway:
             session.subprotocol = outcome.subprotocol
         except HandshakeRejected as rejected:
             self.registry.remove(connection.connection_id)
-            self._log("CONNECT", CONNECT, connection.connection_id, rejected.status, started)
-            return self._reject(ws, rejected.status, rejected.message)
+            status, message = rejected.status, rejected.message
+            if not 300 <= status <= 599:  # 0, 1xx, 600...: no status to answer a handshake
+                logger.warning("$connect answered statusCode %s: the client gets 500", status)
+                status, message = 500, "Internal server error"
+            self._log("CONNECT", CONNECT, connection.connection_id, status, started)
+            return self._reject(status, message)
         except BaseException as exc:
             # Never leave a CONNECTING record behind, whatever failed (or was cancelled).
             self.registry.remove(connection.connection_id)
@@ -283,26 +377,93 @@ class Gateway:
         # that vanish during the handshake, for which websockets never calls this handler.
         session: _Session = ws.session  # type: ignore[attr-defined]
         connection = session.connection
-        for message in (ws.request, ws.response):  # the handshake is over
-            if message is not None:
-                message.headers = _NO_HEADERS
+        for handshake in (ws.request, ws.response):  # the handshake is over
+            if handshake is not None:
+                handshake.headers = _NO_HEADERS
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
                 self.registry.touch(connection.connection_id)
                 connection.frames_in += 1
                 if isinstance(message, bytes):
-                    session.cause = (1003, "Binary frames are not supported")
-                    self.registry.closing(connection.connection_id)
-                    await ws.close(1003, "Binary frames are not supported")
+                    # Awaited: returning from the handler would make websockets close 1000.
+                    await self._close(session, 1003, "Binary frames are not supported")
                     return
-                task = asyncio.create_task(self._on_message(session, session.source, message))
-                if session.tasks is None:
-                    session.tasks = set()
-                session.tasks.add(task)
-                task.add_done_callback(session.tasks.discard)
+                if not await self._enqueue(session, message):
+                    return
         # The close frame is in: @connections answers 410 from now on, even before the TCP
         # connection is gone and $disconnect runs.
         self.registry.closing(connection.connection_id)
+
+    async def _enqueue(self, session: _Session, body: str) -> bool:
+        """Hand one message to its integration; waits (so stops reading the connection) while
+        ``Limits.queued_messages`` wait already. ``False``: the connection closed meanwhile."""
+        if not self.ordered_messages:
+            self._track(session, asyncio.create_task(self._dispatch(session, body)))
+        elif session.queue is None:  # no consumer runs: this message goes at once
+            session.queue = deque()
+            self._track(session, asyncio.create_task(self._consume(session, body)))
+        else:
+            session.queue.append(body)
+        while self._waiting(session) >= self.limits.queued_messages:
+            session.room = asyncio.get_running_loop().create_future()
+            await session.room
+            session.room = None
+            if session.cause is not None or session.connection.state is not ConnectionState.OPEN:
+                return False
+        return True
+
+    def _waiting(self, session: _Session) -> int:
+        if self.ordered_messages:
+            return len(session.queue or ())
+        return len(session.tasks or ())
+
+    def _track(self, session: _Session, task: asyncio.Task[None]) -> None:
+        if session.tasks is None:
+            session.tasks = set()
+        tasks = session.tasks
+        tasks.add(task)
+
+        def done(_: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            self._make_room(session)
+
+        task.add_done_callback(done)
+
+    @staticmethod
+    def _make_room(session: _Session) -> None:
+        room = session.room
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    async def _consume(self, session: _Session, body: str) -> None:
+        # Ordered mode: while a connection has messages, one task runs them in arrival order.
+        # session.queue is None exactly when no consumer runs (set before returning, with no
+        # await in between, so a message arriving meanwhile starts a new consumer).
+        connection = session.connection
+        while True:
+            await self._dispatch(session, body)
+            queue = session.queue
+            if not queue:
+                session.queue = None
+                return
+            if connection.state is not ConnectionState.OPEN:
+                self._drop(session)
+                session.queue = None
+                return
+            body = queue.popleft()
+            self._make_room(session)
+
+    def _drop(self, session: _Session) -> None:
+        # The client left: its messages that never reached an integration never will.
+        queue = session.queue
+        if queue:
+            logger.info(
+                "dropped %d queued message(s) of closed connection %s",
+                len(queue),
+                session.connection.connection_id,
+            )
+            queue.clear()
+        self._make_room(session)
 
     def _close_status(self, session: _Session) -> tuple[int, str]:
         if session.cause is not None:
@@ -322,6 +483,7 @@ class Gateway:
         if self.bus.active:
             closed = ConnectionClosedRecord(connection.connection_id, code, reason, time.time())
             self.bus.publish(closed)
+        self._drop(session)
         started = time.monotonic()
         status = await self.integrations.disconnect(connection, source, code=code, reason=reason)
         if status is not None:
@@ -329,35 +491,51 @@ class Gateway:
         self.registry.remove(connection.connection_id)
         self._sessions.pop(connection.connection_id, None)
 
-    async def _on_message(self, session: _Session, source: EventSource, body: str) -> None:
-        if not self.ordered_messages:
-            await self._dispatch(session, source, body)
-            return
-        if session.in_order is None:
-            session.in_order = asyncio.Lock()
-        async with session.in_order:
-            await self._dispatch(session, source, body)
-
-    async def _dispatch(self, session: _Session, source: EventSource, body: str) -> None:
+    async def _dispatch(self, session: _Session, body: str) -> None:
         connection = session.connection
         started = time.monotonic()
-        outcome = await self.integrations.message(connection, source, body)
+        try:
+            outcome = await self.integrations.message(connection, session.source, body)
+        except Exception:
+            # A bug must still be logged, not vanish with the task.
+            logger.exception("message of %s failed", connection.connection_id)
+            self._log("MESSAGE", "-", connection.connection_id, 500, started)
+            return
         self._log("MESSAGE", outcome.route_key, connection.connection_id, outcome.status, started)
         if outcome.reply is not None and connection.state is ConnectionState.OPEN:
-            with contextlib.suppress(ConnectionClosed):
-                if isinstance(outcome.reply, bytes):
-                    await session.websocket.send(outcome.reply)
-                else:
-                    await self._send_text(session, outcome.reply)
+            await self._write(session, outcome.reply)
 
-    async def _send_text(self, session: _Session, text: str) -> None:
-        chunks = _text_chunks(text, self.limits.frame_bytes)
-        if len(chunks) == 1:
-            await session.websocket.send(chunks[0])
+    async def _write(self, session: _Session, message: str | bytes) -> bool:
+        """Send one message without waiting for the client to read it (text in frames of at
+        most 32 KiB). ``False`` when it is not sent: the connection is closing, or its unsent
+        output would pass ``output_buffer_bytes`` (it is then closed with 1008)."""
+        ws = session.websocket
+        if ws.state is not State.OPEN or session.cause is not None:
+            return False
+        chunks: list[str] | list[bytes]
+        if isinstance(message, bytes):
+            chunks, size = [message], len(message)
         else:
-            await session.websocket.send(chunks)
+            chunks = _text_chunks(message, self.limits.frame_bytes)
+            size = len(message) if len(chunks) == 1 else sum(len(c.encode()) for c in chunks)
+        unsent = ws.transport.get_write_buffer_size()
+        if unsent + size > self.limits.output_buffer_bytes:
+            logger.warning(
+                "connection %s does not read (%d bytes unsent): closing it with 1008",
+                session.connection.connection_id,
+                unsent,
+            )
+            self._close(session, *OUTPUT_FULL)
+            return False
+        # Below the write-buffer high-water mark (see start()): send() writes every frame
+        # and returns without waiting for a drain.
+        try:
+            await ws.send(chunks[0] if len(chunks) == 1 else chunks)
+        except ConnectionClosed:
+            return False
         self.registry.touch(session.connection.connection_id)
         session.connection.frames_out += len(chunks)
+        return True
 
     # -- ConnectionSink (used by the management API) ------------------------------------------
 
@@ -366,23 +544,14 @@ class Gateway:
         if session is None:
             raise GoneException(f"connection {connection_id} is gone")
         try:
-            text = data.decode()
+            message: str | bytes = data.decode()
         except UnicodeDecodeError:
-            text = None
-        try:
-            if text is None:
-                await session.websocket.send(data)
-                self.registry.touch(connection_id)
-                session.connection.frames_out += 1
-            else:
-                await self._send_text(session, text)
-        except ConnectionClosed as exc:
-            raise GoneException(f"connection {connection_id} is gone") from exc
+            message = data
+        if not await self._write(session, message):
+            raise GoneException(f"connection {connection_id} is gone")
 
     async def disconnect(self, connection_id: str) -> None:
         session = self._sessions.get(connection_id)
         if session is None:
             raise GoneException(f"connection {connection_id} is gone")
-        if session.cause is None:
-            session.cause = (1000, disconnect_reason(1000))
-        self._spawn(session.websocket.close(1000, ""))
+        self._close(session, 1000, "")

@@ -87,6 +87,13 @@ class Limits:
     integration_timeout: float
     frame_bytes: int = FRAME_BYTES
     message_bytes: int = MESSAGE_BYTES
+    #: Unsent output one connection may hold before it is closed with 1008: no AWS quota,
+    #: the emulator's bound for a client that does not read (see :mod:`.gateway`).
+    output_buffer_bytes: int = 1024 * 1024
+    #: Messages of one connection waiting for their integration before reading it stops.
+    queued_messages: int = 16
+    #: Seconds a server-side close waits for the closing handshake before aborting TCP.
+    close_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,11 @@ class EmulatorOptions:
     )
     integration_timeout: float = _seconds(
         29.0, "answer 'Internal server error' after this (default: %(default)s)"
+    )
+    header_timeout: float = _seconds(
+        10.0,
+        "close a connection whose request (head and body) is not complete this long after "
+        "its first byte, with 408 (default: %(default)s)",
     )
     concurrent_messages: bool = _option(
         False, "handle one connection's messages concurrently, as AWS may (default: in order)"

@@ -22,7 +22,14 @@ from .bus import AccessRecord, EventBus
 from .httpparse import HttpRequest
 from .management import HttpResponse, segments
 
-__all__ = ["AccessLog", "AccessLogger", "HttpRouter", "PlaneHandler", "json_response"]
+__all__ = [
+    "AccessLog",
+    "AccessLogger",
+    "HttpRouter",
+    "PlaneHandler",
+    "escape_field",
+    "json_response",
+]
 
 PlaneHandler = Callable[[HttpRequest, list[str]], Awaitable[HttpResponse]]
 """``(request, decoded path segments)`` → response; ``segments[0]`` is ``""`` (leading ``/``)."""
@@ -43,11 +50,23 @@ class AccessLogger:
         self._bus = bus
 
     def __call__(self, kind: str, route: str, target: str, status: int, started: float) -> None:
-        """``started``: ``time.monotonic()`` when the event began."""
+        """``started``: ``time.monotonic()`` when the event began. ``kind``, ``route`` and
+        ``target`` are escaped (:func:`escape_field`): a client-chosen connection id or path
+        (``%0A`` decodes to a line feed) cannot forge an access-log line."""
         duration = (time.monotonic() - started) * 1000
+        kind, route, target = escape_field(kind), escape_field(route), escape_field(target)
         self._sink(f"{kind:<10} {route:<16} {target} {status} {duration:.0f}ms")
         if self._bus.active:
             self._bus.publish(AccessRecord(kind, route, target, status, duration, time.time()))
+
+
+def escape_field(value: str) -> str:
+    """``value`` as one access-log field: control characters, spaces, backslashes and
+    non-ASCII escaped (``\\n``, ``\\x20``, ``\\u00e9``); ``-`` when empty. Connection ids,
+    route keys and method names are printable ASCII already and pass unchanged."""
+    if value.isascii() and value.isprintable() and " " not in value and "\\" not in value:
+        return value or "-"
+    return value.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> HttpResponse:

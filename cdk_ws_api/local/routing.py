@@ -2,8 +2,10 @@
 
 The expression is ``$request.body.<path>`` (dotted JSON path, the default being
 ``$request.body.action``), or a template mixing literals with ``${request.body.<path>}``
-parts. The body must be a JSON object; a non-JSON body, a missing key, a non-scalar value or
-a key that names no route selects ``$default``. :func:`select_route` returns ``None`` when
+parts. The body must be a JSON object; a non-JSON body (nested too deeply for the parser
+counts as non-JSON: ``json`` raises ``RecursionError`` past ~1,000 levels, which must not
+escape into the gateway), a missing key, a non-scalar value or a key that names no route
+selects ``$default``. :func:`select_route` returns ``None`` when
 even ``$default`` is missing: the gateway then answers API Gateway's ``Forbidden`` frame.
 """
 
@@ -41,7 +43,7 @@ def evaluate_expression(expression: str, body: str) -> str | None:
     """The route key ``expression`` yields for ``body``, or ``None`` (→ ``$default``)."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(parsed, dict):
         return None

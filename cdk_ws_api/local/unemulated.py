@@ -15,7 +15,6 @@ query (form-encoded body: ``<ErrorResponse>``), REST-XML (S3, Route 53, CloudFro
 from __future__ import annotations
 
 import json
-import re
 from xml.sax.saxutils import escape
 
 from .httpparse import HttpRequest
@@ -24,14 +23,33 @@ from .management import HttpResponse
 __all__ = ["ERROR_CODE", "service_of", "unemulated_service_response"]
 
 ERROR_CODE = "NotImplemented"
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_CREDENTIAL = "Credential="
 _REST_XML = frozenset({"s3", "s3control", "route53", "cloudfront"})
 
 
 def service_of(request: HttpRequest) -> str:
-    """The signing name of the service called (``sqs``, ``s3``...), ``unknown`` if unsigned."""
-    match = _SCOPE.search(request.header("Authorization") or "")
-    return match.group(1) if match else "unknown"
+    """The signing name of the service called (``sqs``, ``s3``...), ``unknown`` if unsigned.
+
+    Read from the credential scope ``Credential=KEY/YYYYMMDD/REGION/SERVICE/aws4_request``
+    with one ``find`` and one ``split``: linear in the header's length. (A regex searched
+    over the header was quadratic: 2 s for a 65 KB ``Authorization``, stalling every client.)
+    """
+    authorization = request.header("Authorization") or ""
+    start = authorization.find(_CREDENTIAL)
+    if start < 0:
+        return "unknown"
+    scope = authorization[start + len(_CREDENTIAL) :].split(",", 1)[0].split(None, 1)
+    parts = scope[0].split("/") if scope else []
+    if (
+        len(parts) == 5
+        and parts[4] == "aws4_request"
+        and len(parts[1]) == 8
+        and parts[1].isascii()
+        and parts[1].isdigit()
+        and all(parts[:4])
+    ):
+        return parts[3]
+    return "unknown"
 
 
 def unemulated_service_response(request: HttpRequest) -> HttpResponse:

@@ -15,7 +15,7 @@ POST = (
 
 def test_pipelined_and_partial_requests() -> None:
     parser = RequestParser()
-    data = POST + b"GET /dev/@connections/x HTTP/1.1\r\nConnection: close\r\n\r\n"
+    data = POST + b"GET /dev/@connections/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
     requests = []
     for i in range(len(data)):  # one byte at a time
         requests += parser.feed(data[i : i + 1])
@@ -33,12 +33,12 @@ def test_http10_closes_unless_keep_alive() -> None:
 @pytest.mark.parametrize(
     ("data", "status"),
     [
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
-        (b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: nope\r\n\r\n", 400),
         (b"BROKEN\r\n\r\n", 400),
         (b"GET / HTTP/2\r\n\r\n", 505),
         (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999\r\n\r\n", 413),
     ],
 )
 def test_errors(data: bytes, status: int) -> None:

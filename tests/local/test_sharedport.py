@@ -328,7 +328,7 @@ def test_requests_pipelined_after_connection_close_are_not_answered(clients: Any
     [
         (b"GARBAGE\r\n\r\n", 400, "bad request line 'GARBAGE'"),
         (b"GET /x HTTP/1.1\r\nno colon here\r\n\r\n", 400, "bad header line 'no colon here'"),
-        (b"POST /x HTTP/1.1\r\nContent-Length: two\r\n\r\n", 400, "bad Content-Length"),
+        (b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: two\r\n\r\n", 400, "bad Content-Length"),
         (b"GET /x HTTP/3\r\n\r\n", 505, "unsupported version HTTP/3"),
         (
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",

@@ -8,11 +8,11 @@ the ``@`` as ``%40``; API Gateway accepts both spellings, so segments are compar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ..exceptions import BadRequestException, ForbiddenException
 
-__all__ = ["OPERATIONS", "Route", "is_management_path", "resolve", "segments"]
+__all__ = ["OPERATIONS", "Route", "is_management_path", "resolve", "segments", "target_path"]
 
 #: HTTP method → AWS operation name (service model ``apigatewaymanagementapi``).
 OPERATIONS = {
@@ -32,10 +32,29 @@ class Route:
 _CONNECTIONS = "@connections"
 
 
+def target_path(target: str) -> str:
+    """The path of a request target (origin-form ``/p?q`` or absolute-form
+    ``http://h/p?q``), still percent-encoded; ``""`` for the other forms (``*``, ``h:443``).
+
+    Not ``urlsplit``: it reads ``//x/dev/...`` (an origin-form path whose first segment is
+    empty) as host ``x`` and path ``/dev/...``, so such a target would name stage ``dev``.
+    """
+    if target.startswith("/"):
+        return target.partition("?")[0]
+    scheme, sep, rest = target.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        slash = rest.find("/")
+        return rest[slash:].partition("?")[0] if slash >= 0 else "/"
+    return ""
+
+
 def segments(path: str) -> list[str]:
-    """The decoded segments of a request target's path (``""`` first for a leading ``/``)."""
-    # Split first, then decode each segment: an encoded "/" inside an id stays in the id.
-    return [unquote(part) for part in urlsplit(path).path.split("/")]
+    """The decoded segments of a request target's path (``""`` first for a leading ``/``).
+
+    Split first, then decode each segment: percent-decoding never changes which stage (or
+    id) a segment names, and an encoded ``/`` (``%2F``) stays inside its segment.
+    """
+    return [unquote(part) for part in target_path(path).split("/")]
 
 
 def is_management_path(path: str | list[str]) -> bool:
