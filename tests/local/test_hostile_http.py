@@ -113,7 +113,10 @@ def test_thousands_of_pipelined_requests_parse_in_linear_time() -> None:
 
 # -- property tests against h11 -----------------------------------------------------------
 
-_token = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)
+# CONNECT asks h11 for a tunnel (no SDK sends it here; ours parses it as any method).
+_token = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8).filter(
+    lambda m: m != "CONNECT"
+)
 _name = st.text(
     alphabet="!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
     min_size=1,
