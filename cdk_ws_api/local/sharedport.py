@@ -166,6 +166,10 @@ class HttpChannel:
         if started is None or self._broken:
             return
         late = started + self._header_timeout - self._loop.time()
+        if self._read_paused:
+            # The server stopped reading (flow control): the client is not late. The clock
+            # restarts when reading resumes.
+            late = self._header_timeout
         if late > 0:
             self._request_timer = self._loop.call_later(late, self._check_request)
             return
@@ -183,6 +187,8 @@ class HttpChannel:
             self._transport.pause_reading()
         elif not pause and self._read_paused and not self._broken:
             self._read_paused = False
+            if self._request_started is not None:
+                self._request_started = self._loop.time()
             with contextlib.suppress(RuntimeError):  # transport closing
                 self._transport.resume_reading()
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from e2e_harness import PLAIN_STACK_APP, Emulator, start_emulator, synth
 
+HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_app.py"
+
 
 @pytest.fixture(scope="session")
 def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -19,5 +21,19 @@ def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plain(plain_assembly: Path) -> Iterator[Emulator]:
     """The plain stack served with AWS's limits (timeouts shortened where tests need it)."""
     emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
+    yield emulator
+    assert emulator.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def hostile_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hostile-client tests' stack (inline handlers, no table: no moto to wait for)."""
+    return synth(HOSTILE_STACK_APP, tmp_path_factory.mktemp("hostile-cdk-out"))
+
+
+@pytest.fixture(scope="session")
+def hostile(hostile_assembly: Path) -> Iterator[Emulator]:
+    """``HostileStack`` served with a 2 s request timeout (the default is 10 s)."""
+    emulator = start_emulator(["--assembly", str(hostile_assembly), "--header-timeout", "2"])
     yield emulator
     assert emulator.stop() == 0
