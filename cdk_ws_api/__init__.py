@@ -5,9 +5,10 @@ load on first access of a public name, so ``cdk_ws_api.local`` (the emulator) an
 never pay for them.
 
 Public names: :class:`WebSocketApi` and its option types, :class:`ConnectionTable`,
-:class:`RuntimeLayer`, :class:`ConstructValidationError`, and the integration helpers
-(:class:`SqsIntegration`, :class:`EventBridgeIntegration`, :class:`StepFunctionsIntegration`,
-:class:`HttpIntegration`, :class:`MockIntegration`; module ``integrations``).
+:class:`RuntimeLayer`, :class:`ConstructValidationError`, :class:`BroadcastFanout` (the SQS
+fan-out), and the integration helpers (:class:`SqsIntegration`,
+:class:`EventBridgeIntegration`, :class:`StepFunctionsIntegration`, :class:`HttpIntegration`,
+:class:`MockIntegration`; module ``integrations``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AccountCloudWatchRole",
+    "BroadcastFanout",
     "ConnectionTable",
     "ConnectionTableProps",
     "ConstructValidationError",
@@ -43,6 +45,7 @@ __all__ = [
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     "AccountCloudWatchRole": "account",
+    "BroadcastFanout": "fanout",
     "ConnectionTable": "table",
     "ConnectionTableProps": "table",
     "ConstructValidationError": "errors",
@@ -71,6 +74,7 @@ if TYPE_CHECKING:
     from .api import WebSocketApi
     from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, UsagePlanOptions
     from .domain import CustomDomainOptions
+    from .fanout import BroadcastFanout
     from .errors import ConstructValidationError, Problem
     from .integrations import (
         EventBridgeIntegration,
