@@ -74,8 +74,8 @@ if TYPE_CHECKING:
     from .api import WebSocketApi
     from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, UsagePlanOptions
     from .domain import CustomDomainOptions
-    from .fanout import BroadcastFanout
     from .errors import ConstructValidationError, Problem
+    from .fanout import BroadcastFanout
     from .integrations import (
         EventBridgeIntegration,
         HttpIntegration,

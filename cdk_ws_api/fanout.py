@@ -39,7 +39,7 @@ from lambda_runtime.fanout import ACCOUNT_RATE_LIMIT, DEFAULT_RATE
 from ._nag import acknowledge
 from .errors import ProblemCollector
 from .handlers import add_runtime_layer
-from .layer import RuntimeLayer
+from .layer import MIN_PYTHON, RuntimeLayer, python_version
 from .limits import is_unresolved
 
 if TYPE_CHECKING:
@@ -62,6 +62,28 @@ def _integer(problems: ProblemCollector, prop: str, value: Any, low: int, high: 
         problems.add(prop, value, f"must be an integer from {low:,} to {high:,}")
 
 
+def _seconds(problems: ProblemCollector, prop: str, value: Any, low: int, high: int) -> None:
+    if not isinstance(value, Duration):
+        problems.add(prop, value, "must be a Duration")
+        return
+    seconds = value.to_seconds()
+    if not is_unresolved(seconds) and not (math.isfinite(seconds) and low <= seconds <= high):
+        problems.add(prop, value.to_human_string(), f"must be {low:,} s to {high:,} s")
+
+
+def _check_api(problems: ProblemCollector, api: Any) -> None:
+    from .api import WebSocketApi
+
+    if not isinstance(api, WebSocketApi):
+        problems.add("api", api, "must be a cdk_ws_api.WebSocketApi")
+
+
+def _check_runtime(problems: ProblemCollector, runtime: Any) -> None:
+    version = python_version(runtime) if isinstance(runtime, lambda_.Runtime) else None
+    if version is None or version < MIN_PYTHON:
+        problems.add("runtime", getattr(runtime, "name", runtime), "must be Python >= 3.10")
+
+
 class BroadcastFanout(Construct):
     """An SQS queue, its dead-letter queue and alarm, and the consumer delivering its messages.
 
@@ -75,8 +97,10 @@ class BroadcastFanout(Construct):
         2-1,000. Default: 5.
     :param batch_size: messages per consumer invocation. 1-10. Default: 1 (each message is up
         to 500 ids: one per invocation spreads a broadcast over every consumer).
-    :param timeout: the consumer's timeout; the queue's visibility timeout is 6 times it.
-        10 s - 15 min. Default: 1 minute.
+    :param timeout: the consumer's timeout. 10 s - 15 min. Default: 1 minute.
+    :param visibility_timeout: how long a received message stays hidden (a message whose
+        consumer failed comes back after it). At least ``timeout``, at most 12 hours.
+        Default: 6 x ``timeout`` (AWS's advice for Lambda event sources).
     :param memory_size: the consumer's memory (MB; CPU grows with it). 128-10,240.
         Default: 512.
     :param max_receive_count: receives of a message before it goes to the dead-letter queue.
@@ -102,6 +126,7 @@ class BroadcastFanout(Construct):
         reserved_concurrency: int = 5,
         batch_size: int = 1,
         timeout: Duration | None = None,
+        visibility_timeout: Duration | None = None,
         memory_size: int = 512,
         max_receive_count: int = 5,
         retention_period: Duration | None = None,
@@ -110,19 +135,24 @@ class BroadcastFanout(Construct):
     ) -> None:
         super().__init__(scope, id)
         timeout = timeout if timeout is not None else Duration.minutes(1)
+        if visibility_timeout is None and isinstance(timeout, Duration):
+            visibility_timeout = Duration.seconds(timeout.to_seconds() * _VISIBILITY_FACTOR)
         retention_period = retention_period if retention_period is not None else Duration.days(1)
         runtime = runtime if runtime is not None else lambda_.Runtime.PYTHON_3_14
-        self._check(
-            api=api,
-            rate=rate,
-            reserved_concurrency=reserved_concurrency,
-            batch_size=batch_size,
-            timeout=timeout,
-            memory_size=memory_size,
-            max_receive_count=max_receive_count,
-            retention_period=retention_period,
-            runtime=runtime,
-        )
+        problems = ProblemCollector(self.node.path)
+        _check_api(problems, api)
+        _integer(problems, "rate", rate, 1, ACCOUNT_RATE_LIMIT)
+        _integer(problems, "reserved_concurrency", reserved_concurrency, 2, 1000)
+        _integer(problems, "batch_size", batch_size, 1, 10)
+        _integer(problems, "memory_size", memory_size, 128, 10240)
+        _integer(problems, "max_receive_count", max_receive_count, 1, 1000)
+        _seconds(problems, "timeout", timeout, 10, 900)
+        _seconds(problems, "retention_period", retention_period, 60, 14 * 86400)
+        if isinstance(timeout, Duration):  # else visibility_timeout has no default to check
+            low = int(timeout.to_seconds())
+            _seconds(problems, "visibility_timeout", visibility_timeout, low, 43200)
+        _check_runtime(problems, runtime)
+        problems.raise_if_any()
         self.queue_url_variable = env.FANOUT_QUEUE_URL
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -142,7 +172,7 @@ class BroadcastFanout(Construct):
             enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             retention_period=retention_period,
-            visibility_timeout=Duration.seconds(timeout.to_seconds() * _VISIBILITY_FACTOR),
+            visibility_timeout=visibility_timeout,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=max_receive_count
             ),
@@ -172,36 +202,6 @@ class BroadcastFanout(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-
-    def _check(self, *, api: Any, runtime: Any, **props: Any) -> None:
-        from .api import WebSocketApi
-
-        problems = ProblemCollector(self.node.path)
-        if not isinstance(api, WebSocketApi):
-            problems.add("api", api, "must be a cdk_ws_api.WebSocketApi")
-        _integer(problems, "rate", props["rate"], 1, ACCOUNT_RATE_LIMIT)
-        _integer(problems, "reserved_concurrency", props["reserved_concurrency"], 2, 1000)
-        _integer(problems, "batch_size", props["batch_size"], 1, 10)
-        _integer(problems, "memory_size", props["memory_size"], 128, 10240)
-        _integer(problems, "max_receive_count", props["max_receive_count"], 1, 1000)
-        for prop, low, high in (("timeout", 10, 900), ("retention_period", 60, 14 * 86400)):
-            value = props[prop]
-            if not isinstance(value, Duration):
-                problems.add(prop, value, "must be a Duration")
-            elif not is_unresolved(value.to_seconds()) and not (
-                low <= value.to_seconds() <= high and math.isfinite(value.to_seconds())
-            ):
-                problems.add(prop, value.to_human_string(), f"must be {low} s to {high:,} s")
-        if isinstance(props["timeout"], Duration) and props["timeout"].to_seconds() * 6 > 43200:
-            problems.add(
-                "timeout", props["timeout"].to_human_string(), "6 x timeout must be <= 12 hours"
-            )
-        from .layer import python_version
-
-        version = python_version(runtime) if isinstance(runtime, lambda_.Runtime) else None
-        if version is None or version < (3, 10):
-            problems.add("runtime", getattr(runtime, "name", runtime), "must be Python >= 3.10")
-        problems.raise_if_any()
 
     def _consumer(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App, Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, App, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
@@ -48,6 +48,26 @@ def python_function(scope: Stack, id: str) -> lambda_.Function:
         handler="index.handler",
         code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
     )
+
+
+def acknowledge_test_function(function: lambda_.IFunction) -> None:
+    """cdk-nag: a test function pins Python 3.12 and has the basic execution role."""
+    Validations.of(function).acknowledge(
+        Acknowledgment(id="AwsSolutions-L1", reason="Test functions pin Python 3.12."),
+        Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "service-role/AWSLambdaBasicExecutionRole]",
+            reason="Test functions only need the basic execution role.",
+        ),
+    )
+
+
+def nag_violations(app: App) -> list[Any]:
+    """Synthesize ``app`` (with cdk-nag's plugin added) and return the report's violations."""
+    assembly = app.synth()
+    with open(f"{assembly.directory}/validation-report.json") as report_file:
+        report = json.load(report_file)
+    return [v for r in report.get("pluginReports", []) for v in r.get("violations", [])]
 
 
 def new_stack(id: str = "Test") -> Stack:

@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
+from aws_cdk import App, Duration, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
-from constructs_helpers import python_function, synth
+from constructs_helpers import acknowledge_test_function, nag_violations, python_function, synth
 
 from cdk_ws_api import (
     BroadcastFanout,
@@ -153,6 +153,7 @@ def test_props_reach_the_template() -> None:
         reserved_concurrency=20,
         batch_size=4,
         timeout=Duration.seconds(30),
+        visibility_timeout=Duration.seconds(45),
         memory_size=1024,
         max_receive_count=2,
         retention_period=Duration.hours(2),
@@ -177,7 +178,7 @@ def test_props_reach_the_template() -> None:
     template.has_resource_properties(
         "AWS::SQS::Queue",
         {
-            "VisibilityTimeout": 180,
+            "VisibilityTimeout": 45,
             "MessageRetentionPeriod": 7200,
             "RedrivePolicy": Match.object_like({"maxReceiveCount": 2}),
         },
@@ -206,6 +207,8 @@ def test_props_reach_the_template() -> None:
         ({"timeout": Duration.seconds(5)}, "timeout"),
         ({"timeout": 60}, "timeout"),
         ({"memory_size": 64}, "memory_size"),
+        ({"visibility_timeout": Duration.seconds(59)}, "visibility_timeout"),
+        ({"visibility_timeout": Duration.hours(13)}, "visibility_timeout"),
         ({"max_receive_count": 0}, "max_receive_count"),
         ({"retention_period": Duration.days(15)}, "retention_period"),
         ({"runtime": lambda_.Runtime.NODEJS_20_X}, "runtime"),
@@ -236,16 +239,5 @@ def test_cdk_nag_finds_nothing() -> None:
     publisher = python_function(stack, "Publisher")
     fanout.grant_publish(publisher)
     for function in (publisher, stack.node.find_child("Handler")):
-        Validations.of(function).acknowledge(
-            Acknowledgment(id="AwsSolutions-L1", reason="Test functions pin Python 3.12."),
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                "service-role/AWSLambdaBasicExecutionRole]",
-                reason="Test functions only need the basic execution role.",
-            ),
-        )
-    assembly = app.synth()
-    with open(f"{assembly.directory}/validation-report.json") as report_file:
-        report = json.load(report_file)
-    violations = [v for r in report.get("pluginReports", []) for v in r.get("violations", [])]
-    assert violations == []
+        acknowledge_test_function(function)  # type: ignore[arg-type]
+    assert nag_violations(app) == []

@@ -8,13 +8,20 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
-from constructs_helpers import CERTIFICATE_ARN, cfn_lint, python_function, synth
+from constructs_helpers import (
+    CERTIFICATE_ARN,
+    acknowledge_test_function,
+    cfn_lint,
+    nag_violations,
+    python_function,
+    synth,
+)
 
 from cdk_ws_api import (
     ConnectionTableProps,
@@ -188,19 +195,8 @@ def test_publishers_pass_cdk_nag() -> None:
     consumer = python_function(stack, "Consumer")
     api.add_publisher(consumer, stage="dev", methods=("POST", "GET"))
     for function in (consumer, stack.node.find_child("Handler")):
-        Validations.of(function).acknowledge(
-            Acknowledgment(id="AwsSolutions-L1", reason="Test functions pin Python 3.12."),
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                "service-role/AWSLambdaBasicExecutionRole]",
-                reason="Test functions only need the basic execution role.",
-            ),
-        )
-    assembly = app.synth()
-    with open(f"{assembly.directory}/validation-report.json") as report_file:
-        report = json.load(report_file)
-    violations = [v for r in report.get("pluginReports", []) for v in r.get("violations", [])]
-    assert violations == []
+        acknowledge_test_function(function)  # type: ignore[arg-type]
+    assert nag_violations(app) == []
 
 
 # --- bad input ---------------------------------------------------------------------------------
