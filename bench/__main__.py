@@ -29,6 +29,7 @@ BENCHMARKS = (
     "synth",
     "local_vs_offline",
     "idle",
+    "fanout",
     "suite",
 )
 TIMEOUT_SECONDS = 2400

@@ -289,3 +289,30 @@ def test_delivery_is_paced_to_the_rate(queue: str, sqs: Any, apigw: ApiGatewaySt
     # THEN it took at least the first two slices' share of time (a loaded machine only adds)
     assert time.monotonic() - started >= 2 * 20 / 200
     assert sorted(_posts(apigw)) == sorted(ids)
+
+
+def test_an_invocation_that_dies_midway_is_resumed_from_its_marker(
+    connection_table: str, queue: str, sqs: Any, apigw: ApiGatewayStub
+) -> None:
+    # GIVEN 50 ids, 10 per slice, and an endpoint that fails the whole third slice (as an
+    # invocation killed there would leave it: two slices done and marked, nothing more)
+    ids = [f"d{n:02d}=" for n in range(50)]
+    apigw.known.update(ids)
+    fanout.publish("x", connection_ids=ids)
+    event = _event(_drain(sqs, queue))
+
+    class Dying(Connections):
+        calls = 0
+
+        def broadcast(self, *args: Any, **kwargs: Any) -> Any:
+            Dying.calls += 1
+            if Dying.calls == 3:
+                raise ConnectionResetError("the invocation died here")
+            return super().broadcast(*args, **kwargs)
+
+    dying = fanout.FanoutWorker(connections=Dying(apigw.endpoint_url), rate=100)
+    assert dying.handle(event)["batchItemFailures"]
+    assert len(_posts(apigw)) == 20
+    # WHEN it is delivered again THEN only the 30 not done are posted
+    assert _worker(apigw, rate=100).handle(event) == {"batchItemFailures": []}
+    assert sorted(_posts(apigw)) == sorted(ids)
