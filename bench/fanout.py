@@ -48,6 +48,12 @@ RATE = 10_000
 
 def _consume(worker: Any, sqs: Any, url: str) -> int:
     """Feed ``worker`` from the queue until it is empty; return the batches handled."""
+    from cdk_ws_api.local.event_sources import sqs_event
+    from cdk_ws_api.local.specs import EventSourceMappingSpec, QueueSpec
+
+    name = url.rsplit("/", 1)[-1]
+    queue = QueueSpec("Queue", name, f"arn:aws:sqs:us-east-1:123456789012:{name}")
+    mapping = EventSourceMappingSpec("Mapping", "Consumer", queue, batch_size=10)
     batches = idle = 0
     while idle < 2:
         messages = sqs.receive_message(
@@ -57,18 +63,7 @@ def _consume(worker: Any, sqs: Any, url: str) -> int:
             idle += 1
             continue
         idle = 0
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "eventSource": "aws:sqs",
-                }
-                for m in messages
-            ]
-        }
+        event = sqs_event(messages, mapping, "us-east-1")  # the emulator's event shape
         failed = {f["itemIdentifier"] for f in worker.handle(event)["batchItemFailures"]}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
