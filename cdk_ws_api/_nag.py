@@ -23,7 +23,8 @@ def nag_resource_string(scope: IConstruct, value: str) -> str:
     """Render a (tokenised) string the way cdk-nag prints it in granular finding ids.
 
     ``Ref`` becomes ``<LogicalId>`` (pseudo parameters ``<AWS::Region>``), ``Fn::GetAtt``
-    becomes ``<LogicalId.Attr>`` and ``Fn::Join`` is flattened.
+    becomes ``<LogicalId.Attr>``, ``Fn::ImportValue`` its export name, and ``Fn::Join`` is
+    flattened.
     """
     return _render(Stack.of(scope).resolve(value))
 
@@ -37,6 +38,8 @@ def _render(value: Any) -> str:
         ((key, arg),) = value.items()
         if key == "Ref":
             return f"<{arg}>"
+        if key == "Fn::ImportValue":  # a cross-stack reference: cdk-nag prints its name
+            return _render(arg)
         if key == "Fn::GetAtt":
             return f"<{arg[0]}.{arg[1]}>"
         if key == "Fn::Join":

@@ -78,14 +78,18 @@ def grant_manage_connections(
     The ``@connections/*`` wildcard is required (connection ids are only known at run time),
     so the matching cdk-nag ``AwsSolutions-IAM5`` findings are acknowledged on the grantee.
     """
-    arns = [
-        manage_connections_arn(scope, api_id, stage, method)
-        for stage in stages
-        for method in dict.fromkeys(methods)
-    ]
+    pairs = [(stage, method) for stage in stages for method in dict.fromkeys(methods)]
+    arns = [manage_connections_arn(scope, api_id, stage, method) for stage, method in pairs]
     grant = iam.Grant.add_to_principal(
         grantee=grantee, actions=["execute-api:ManageConnections"], resource_arns=arns
     )
+    # A grantee in another stack reads the API id through a cross-stack export (the one CDK
+    # creates for the reference anyway), which cdk-nag prints as the export's name:
+    # acknowledge the ARNs as that stack shows them.
+    nag_arns = arns
+    if isinstance(grantee, Construct) and Stack.of(grantee) is not Stack.of(scope):
+        exported_id = Stack.of(scope).export_value(api_id)
+        nag_arns = [manage_connections_arn(scope, exported_id, s, m) for s, m in pairs]
     targets: list[IConstruct] = []
     for candidate in (grantee, grantee.grant_principal):
         if isinstance(candidate, Construct) and all(
@@ -93,7 +97,7 @@ def grant_manage_connections(
         ):
             targets.append(candidate)
     for target in targets:
-        for arn in arns:
+        for arn in nag_arns:
             acknowledge(
                 target,
                 f"AwsSolutions-IAM5[Resource::{nag_resource_string(scope, arn)}]",

@@ -187,12 +187,15 @@ def test_publisher_in_another_stack_has_no_dependency_cycle() -> None:
     assert cfn_lint(api_template) == [] and cfn_lint(consumer_template) == []
 
 
-def test_publishers_pass_cdk_nag() -> None:
+@pytest.mark.parametrize("other_stack", [False, True], ids=["same-stack", "other-stack"])
+def test_publishers_pass_cdk_nag(other_stack: bool) -> None:
+    # GIVEN a publisher under AwsSolutions checks, in the API's stack or in another one (where
+    # the API id arrives through a cross-stack export, which cdk-nag prints by its name)
     app = App()
     Validations.of(app).add_plugins(AwsSolutionsChecks())
     stack = Stack(app, "PubNag")
     api = _api(stack)
-    consumer = python_function(stack, "Consumer")
+    consumer = python_function(Stack(app, "Consumers") if other_stack else stack, "Consumer")
     api.add_publisher(consumer, stage="dev", methods=("POST", "GET"))
     for function in (consumer, stack.node.find_child("Handler")):
         acknowledge_test_function(function)  # type: ignore[arg-type]
