@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -104,6 +105,17 @@ class _Session:
 #: handshake is over: websockets reads them only during the handshake, the registry has its
 #: own copy for the events, and dropping them saves ~3 KiB per connection.
 _NO_HEADERS = Headers()
+
+
+def _peer_reset(ws: ServerConnection) -> bool:
+    """Whether the kernel holds a pending error (a reset) for the connection's socket."""
+    sock = ws.transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    except OSError:
+        return True
 
 
 def _names_stage(path: str, stage: str) -> bool:
@@ -397,6 +409,8 @@ class Gateway:
     async def _enqueue(self, session: _Session, body: str) -> bool:
         """Hand one message to its integration; waits (so stops reading the connection) while
         ``Limits.queued_messages`` wait already. ``False``: the connection closed meanwhile."""
+        if session.cause is not None or session.connection.state is not ConnectionState.OPEN:
+            return False  # read from websockets' buffer after the client left: dropped
         if not self.ordered_messages:
             self._track(session, asyncio.create_task(self._dispatch(session, body)))
         elif session.queue is None:  # no consumer runs: this message goes at once
@@ -446,7 +460,11 @@ class Gateway:
             if not queue:
                 session.queue = None
                 return
-            if connection.state is not ConnectionState.OPEN:
+            if connection.state is not ConnectionState.OPEN or _peer_reset(session.websocket):
+                # A client that reset the connection while reading was paused is only seen
+                # gone once reading resumes: SO_ERROR says so before its next message runs.
+                if connection.state is ConnectionState.OPEN:
+                    session.websocket.transport.abort()
                 self._drop(session)
                 session.queue = None
                 return
