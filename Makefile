@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: help install run synth test lint typecheck pytest pytest-oldest-botocore snapshot-update clean
+.PHONY: help install run synth test lint typecheck pytest pytest-oldest-botocore snapshot-update clean browser screenshots
 
 help:
 	@echo "make run   - install, synthesize the example chat stack and serve it locally"
@@ -53,7 +53,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/python -m pytest
 
 # The runtime on the oldest boto3/botocore pyproject allows (constraints/botocore-oldest.txt),
@@ -75,6 +75,22 @@ pytest-oldest-botocore: $(OLDEST_STAMP)
 		$(OLDEST)/bin/python -m pytest tests/runtime -q
 
 test: lint typecheck pytest pytest-oldest-botocore
+
+# The browser tests (tests/browser/) drive Debian's Chromium; they never skip, so it is
+# installed here when missing: with apt-get as root, otherwise a message saying how.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium and chromium-driver (browser tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "The browser tests need Chromium: run 'sudo apt-get install -y chromium chromium-driver' (Debian/Ubuntu), then make test again." >&2; \
+		exit 1; \
+	fi
+
+# Refresh docs/console.png and docs/chat.png from the browser tests.
+screenshots: install browser
+	SCREENSHOTS_DIR=docs $(BIN)/python -m pytest tests/browser -q
 
 # Rewrite the syrupy snapshots after an intended template change; review the diff before committing.
 snapshot-update: install

@@ -36,7 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def describe(
-    app: LocalApp, websocket_url: str, management_url: str, dynamodb_url: str | None = None
+    app: LocalApp,
+    websocket_url: str,
+    management_url: str,
+    dynamodb_url: str | None = None,
+    *,
+    console_url: str | None = None,
+    static_url: str | None = None,
 ) -> str:
     """The banner printed at start: URLs, routes, functions and warnings."""
     api = app.api
@@ -46,6 +52,11 @@ def describe(
         f"  @connections URL:     {management_url}",
         f"  Lambda Invoke API:    {management_url.rsplit('/', 1)[0]}  (every function below)",
         f"  DynamoDB endpoint:    {dynamodb_url or '- (no table: no moto server)'}",
+        f"  Console:              {console_url or '- (--no-console)'}",
+    ]
+    if static_url:
+        lines.append(f"  Static files:         {static_url}")
+    lines += [
         f"  route selection:      {api.route_selection_expression}",
         "  routes:",
     ]
@@ -145,7 +156,12 @@ async def _serve(app: LocalApp, config: EmulatorOptions) -> int:
     await emulator.start()
     try:
         banner = describe(
-            app, emulator.websocket_url, emulator.management_url, emulator.dynamodb.endpoint
+            app,
+            emulator.websocket_url,
+            emulator.management_url,
+            emulator.dynamodb.endpoint,
+            console_url=emulator.console_url,
+            static_url=emulator.static_url,
         )
         print(banner, flush=True)
         print("ready (Ctrl-C to stop)", flush=True)

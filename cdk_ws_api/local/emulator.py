@@ -30,11 +30,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 from .assembly import LocalApp
 from .bus import EventBus, OutputRecord
+from .console import CONSOLE_PATH, Console, StaticFiles
 from .dynamodb import FAKE_CREDENTIALS, LocalDynamoDB
 from .event_sources import EventSources, SqsPoller
+from .exceptions import OptionError
 from .gateway import Gateway
 from .httpparse import HttpRequest
 from .integrations import LocalAws
@@ -141,6 +144,19 @@ class Emulator:
             account=app.api.account,
         )
         self.router.mount(INVOKE_PREFIX, self.invoke_api.handle)
+        #: The browser console (``None`` with ``no_console``), on both planes.
+        self.console: Console | None = None
+        if not self.options.no_console:
+            self.console = Console(self)
+            self.router.mount(CONSOLE_PATH.rstrip("/"), self.console.handle_http)
+            self.gateway.websocket_mounts.append(self.console)
+        self._static: StaticFiles | None = None
+        if self.options.static is not None:
+            static_dir = Path(self.options.static)
+            if not static_dir.is_dir():
+                raise OptionError(f"static: {static_dir} is not a directory")
+            self._static = StaticFiles(static_dir, mount="/")
+            self.router.mount("/", self._static_plane)
 
     # -- the HTTP planes ---------------------------------------------------------------
 
@@ -155,6 +171,14 @@ class Emulator:
         response = unemulated_service_response(request)
         self._log(request.method, "(AWS)", service_of(request), response.status, started)
         return response
+
+    async def _static_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        # "/" matches every path: the stage's own URL keeps API Gateway's answer.
+        if parts[1:] in ([self.app.api.stage], [self.app.api.stage, ""]):
+            return await self._stage_or_forbidden(request, parts)
+        assert self._static is not None
+        response = self._static.respond(request.method, request.path)
+        return response if response is not None else await forbidden(request, parts)
 
     async def _stage_or_forbidden(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
         # The stage's own URL without an upgrade: what API Gateway answers a plain GET there.
@@ -172,6 +196,16 @@ class Emulator:
     def management_url(self) -> str:
         return f"http://{self.gateway.domain_name}/{self.app.api.stage}"
 
+    @property
+    def console_url(self) -> str | None:
+        """The console's URL with this run's token (``None`` with ``no_console``)."""
+        return self.console.url if self.console is not None else None
+
+    @property
+    def static_url(self) -> str | None:
+        """Where ``static`` is served, if any."""
+        return f"http://{self.gateway.domain_name}/" if self._static is not None else None
+
     async def start(self) -> None:
         if self.app.needs_moto:  # moto itself starts on first use
             await self.dynamodb.open(self.app.tables, self.app.resources)
@@ -180,6 +214,8 @@ class Emulator:
         except BaseException:
             await self.dynamodb.stop()
             raise
+        if self.console is not None:
+            self.console.start()
         # Workers need the bound port, so their pools are built once the socket is bound.
         local = self.gateway.domain_name
         api = self.app.api
@@ -247,6 +283,8 @@ class Emulator:
     async def stop(self) -> None:
         try:
             await self.event_sources.stop()
+            if self.console is not None:
+                await self.console.stop()
             await self.gateway.close()
             await self.invoke_api.close()
         finally:

@@ -52,7 +52,7 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -76,12 +76,26 @@ from .routing import CONNECT, DISCONNECT
 from .sharedport import REASONS, HttpChannel, HttpHandler, connection_class, error_answer
 from .workers import WorkerPools
 
-__all__ = ["Gateway", "Limits"]
+__all__ = ["Gateway", "Limits", "WebSocketMount"]
 
 logger = logging.getLogger("cdk_ws_api.local")
 
 #: Close status of a connection whose unsent output passed ``Limits.output_buffer_bytes``.
 OUTPUT_FULL = (1008, "Output buffer full")
+
+
+class WebSocketMount(Protocol):
+    """A WebSocket endpoint outside the stage path (the console's feed), the WebSocket
+    counterpart of the HTTP router's mounts."""
+
+    def claims(self, path: str) -> bool:
+        """Whether this mount serves the handshake for request target ``path``."""
+
+    def accept(self, ws: ServerConnection, request: Request) -> Response | None:
+        """``None`` to accept the handshake, else the refusal to send."""
+
+    async def serve(self, ws: ServerConnection) -> None:
+        """Serve the accepted connection until it closes."""
 
 
 @dataclass(slots=True)
@@ -182,6 +196,8 @@ class Gateway:
         self._reaper: asyncio.Task[None] | None = None
         self._closing = False
         self._background: set[asyncio.Task[Any]] = set()
+        #: WebSocket endpoints outside the stage path, tried before the stage's rules.
+        self.websocket_mounts: list[WebSocketMount] = []
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -323,6 +339,10 @@ class Gateway:
         started = time.monotonic()
         if self._closing:
             return self._reject(503, "Service Unavailable")
+        for mount in self.websocket_mounts:
+            if mount.claims(request.path):
+                ws.mount = mount  # type: ignore[attr-defined]
+                return mount.accept(ws, request)
         if not _names_stage(request.path, self.api.stage):
             return self._reject(403, "Forbidden")
         raw_headers = list(request.headers.raw_items())
@@ -387,6 +407,10 @@ class Gateway:
     async def _handle(self, ws: ServerConnection) -> None:
         # Only reads; the connection_lost_waiter callback runs $disconnect, also for clients
         # that vanish during the handshake, for which websockets never calls this handler.
+        mount: WebSocketMount | None = getattr(ws, "mount", None)
+        if mount is not None:
+            await mount.serve(ws)
+            return
         session: _Session = ws.session  # type: ignore[attr-defined]
         connection = session.connection
         for handshake in (ws.request, ws.response):  # the handshake is over

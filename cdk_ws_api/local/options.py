@@ -170,6 +170,15 @@ class EmulatorOptions:
     )
     # -- output -------------------------------------------------------------------------
     quiet: bool = _option(False, "no access log lines")
+    # -- browser ------------------------------------------------------------------------
+    no_console: bool = _option(
+        False,
+        "do not serve the browser console at /_console/ (default: served, its URL with a "
+        "per-run token printed at start)",
+    )
+    static: str | None = _option(
+        None, "serve the static files of DIR at / (e.g. a web client of the API)", metavar="DIR"
+    )
 
     def __post_init__(self) -> None:
         for name, spec in option_specs().items():

@@ -1,0 +1,218 @@
+"""The console's memory of what happened, built from the event bus's records (pure).
+
+:class:`Journal` turns each record into the small JSON-able entry the page shows, keeps the
+last entries for a page opened later, keeps the last invocations (event and result, by
+reference) for a click on a log line, and attaches to each access line the invocations that
+produced it: the unclaimed invocations of the same connection, published before it (one
+connection's messages are handled in order by default; with ``--concurrent-messages`` two
+racing messages of one connection may show each other's invocation).
+
+Everything is bounded: the log, the invocations, the unclaimed lists and the per-function
+summaries drop their oldest entries past their limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict, deque
+from typing import Any
+
+from ..bus import (
+    AccessRecord,
+    ConnectionClosedRecord,
+    ConnectionOpenedRecord,
+    InvocationRecord,
+    OutputRecord,
+)
+
+__all__ = ["FeedQueue", "Journal", "connection_view", "json_safe"]
+
+#: Access kinds whose ``target`` is a client connection (invocations are paired with them).
+_CONNECTION_KINDS = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON-able data (anything unknown as its ``str``)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def connection_view(connection: Any) -> dict[str, Any]:
+    """What the console shows of a registry :class:`~..registry.Connection`."""
+    return {
+        "connectionId": connection.connection_id,
+        "connectedAt": connection.connected_at,
+        "sourceIp": connection.source_ip,
+        "userAgent": connection.user_agent,
+        "query": [list(pair) for pair in connection.query],
+        "authorizer": json_safe(connection.authorizer) if connection.authorizer else None,
+        "lastActiveAt": connection.last_active_at,
+        "framesIn": connection.frames_in,
+        "framesOut": connection.frames_out,
+    }
+
+
+def _status_of(result: Any) -> int:
+    if isinstance(result, dict) and "statusCode" in result:
+        try:
+            return int(result["statusCode"])
+        except (TypeError, ValueError):
+            return 200
+    return 200
+
+
+class FeedQueue:
+    """One console client's entries not sent yet: at most ``limit``, the oldest dropped (and
+    counted) past it, so a client that reads slowly costs bounded memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: deque[dict[str, Any]] = deque()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, item: dict[str, Any]) -> None:
+        if len(self._items) >= self.limit:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+
+    def take(self) -> tuple[list[dict[str, Any]], int]:
+        """The pending entries and how many were dropped since the last take."""
+        items, dropped = list(self._items), self.dropped
+        self._items.clear()
+        self.dropped = 0
+        return items, dropped
+
+
+class Journal:
+    """Entries for the console from bus records; ``add`` returns the entry to push (or None)."""
+
+    def __init__(
+        self,
+        *,
+        history: int = 500,
+        invocations: int = 300,
+        per_function: int = 8,
+        functions: dict[str, str] | None = None,
+    ) -> None:
+        self._seq = 0
+        self.log: deque[dict[str, Any]] = deque(maxlen=history)
+        self._invocations: OrderedDict[int, tuple[InvocationRecord, dict[str, Any]]] = OrderedDict()
+        self._invocation_limit = invocations
+        self.per_function: dict[str, deque[dict[str, Any]]] = {}
+        self._per_function_limit = per_function
+        self._unclaimed: OrderedDict[str, list[int]] = OrderedDict()
+        #: Function display names by logical id.
+        self._names = dict(functions or {})
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def add(self, record: Any) -> dict[str, Any] | None:
+        kind = type(record)
+        if kind is AccessRecord:
+            return self._access(record)
+        if kind is InvocationRecord:
+            return self._invocation(record)
+        if kind is OutputRecord:
+            entry = {
+                "seq": self._next(),
+                "kind": "output",
+                "t": record.at,
+                "function": record.function,
+                "line": record.line,
+            }
+            self.log.append(entry)
+            return entry
+        if kind is ConnectionOpenedRecord:
+            return {"kind": "open", "t": record.at, **connection_view(record.connection)}
+        if kind is ConnectionClosedRecord:
+            return {
+                "kind": "close",
+                "t": record.at,
+                "connectionId": record.connection_id,
+                "code": record.code,
+                "reason": record.reason,
+            }
+        # Records of other publishers (IAM denials, ...): shown in the log by their fields.
+        fields = record._asdict() if hasattr(record, "_asdict") else {"value": record}
+        entry = {
+            "seq": self._next(),
+            "kind": "record",
+            "type": kind.__name__,
+            "t": fields.pop("at", None),
+            "fields": json_safe(fields),
+        }
+        self.log.append(entry)
+        return entry
+
+    def _access(self, record: AccessRecord) -> dict[str, Any]:
+        claimed: list[int] = []
+        if record.kind in _CONNECTION_KINDS:
+            claimed = self._unclaimed.pop(record.target, [])
+        entry = {
+            "seq": self._next(),
+            "kind": "access",
+            "t": record.at,
+            "type": record.kind,
+            "route": record.route,
+            "connectionId": record.target,
+            "status": record.status,
+            "ms": round(record.duration_ms, 1),
+            "invocations": [seq for seq in claimed if seq in self._invocations],
+        }
+        self.log.append(entry)
+        return entry
+
+    def _invocation(self, record: InvocationRecord) -> dict[str, Any]:
+        seq = self._next()
+        context = record.event.get("requestContext", {}) if isinstance(record.event, dict) else {}
+        connection_id = context.get("connectionId")
+        summary = {
+            "seq": seq,
+            "kind": "invocation",
+            "t": record.at,
+            "function": record.function,
+            "functionName": self._names.get(record.function, record.function),
+            "route": context.get("routeKey") or context.get("eventType") or "",
+            "eventType": context.get("eventType") or "",
+            "connectionId": connection_id,
+            "requestId": record.request_id,
+            "status": "error" if record.error is not None else _status_of(record.result),
+            "error": record.error,
+            "ms": round(record.duration_ms, 1),
+        }
+        self._invocations[seq] = (record, summary)
+        while len(self._invocations) > self._invocation_limit:
+            self._invocations.popitem(last=False)
+        recent = self.per_function.setdefault(
+            record.function, deque(maxlen=self._per_function_limit)
+        )
+        recent.append(summary)
+        if isinstance(connection_id, str):
+            pending = self._unclaimed.setdefault(connection_id, [])
+            self._unclaimed.move_to_end(connection_id)
+            pending.append(seq)
+            del pending[:-8]  # an access line claims at most the last few
+            while len(self._unclaimed) > 1000:
+                self._unclaimed.popitem(last=False)
+        return summary
+
+    def invocation(self, seq: int) -> dict[str, Any] | None:
+        """The full invocation ``seq`` (event and result), or ``None`` once forgotten."""
+        found = self._invocations.get(seq)
+        if found is None:
+            return None
+        record, summary = found
+        return {
+            **summary,
+            "event": json_safe(record.event),
+            "result": json_safe(record.result),
+        }
+
+    def recent(self) -> list[dict[str, Any]]:
+        """The log entries kept, oldest first."""
+        return list(self.log)
