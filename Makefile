@@ -43,8 +43,9 @@ synth: install
 # Serves cdk.out locally: prints the URLs, routes, functions, tables and stack outputs, then one
 # access-log line per event. PORT=... to change the port; Ctrl-C stops it cleanly.
 PORT ?= 3001
+# web/ (the chat page) is served at http://127.0.0.1:$(PORT)/, the console at /_console/.
 run: synth
-	$(BIN)/cdk-ws-api local --assembly cdk.out --port $(PORT)
+	$(BIN)/cdk-ws-api local --assembly cdk.out --port $(PORT) --static web
 
 lint: install
 	$(BIN)/ruff check .

@@ -30,6 +30,7 @@ BENCHMARKS = (
     "local_vs_offline",
     "idle",
     "fanout",
+    "console",
     "suite",
 )
 TIMEOUT_SECONDS = 2400

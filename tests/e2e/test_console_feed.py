@@ -33,6 +33,9 @@ def _run(assembly: Path, body: Callable[[Emulator], Awaitable[None]]) -> None:
         emulator = Emulator(app, EmulatorOptions(port=0), access_log=lambda line: None)
         await emulator.start()
         try:
+            # moto up before any handler calls it: its cold start on a loaded machine must
+            # not eat the plain stack's 5-second authorizer budget
+            await emulator.dynamodb.ensure_started()
             await body(emulator)
         finally:
             await emulator.stop()
@@ -103,6 +106,17 @@ class Feed:
         ]
 
 
+def _with_feed(assembly: Path, body: Callable[[Emulator, Feed], Awaitable[None]]) -> None:
+    """Run ``body`` with an emulator of the plain stack and a console feed open on it."""
+
+    async def with_feed(emulator: Emulator) -> None:
+        url = _feed_url(emulator, emulator.console.token)  # type: ignore[union-attr]
+        async with connect(url, origin=_origin(emulator), open_timeout=WAIT) as ws:  # type: ignore[arg-type]
+            await body(emulator, Feed(ws))
+
+    _run(assembly, with_feed)
+
+
 def test_feed_refuses_no_token_a_wrong_token_and_a_foreign_origin(plain_assembly: Path) -> None:
     async def body(emulator: Emulator) -> None:
         token = emulator.console.token  # type: ignore[union-attr]
@@ -130,140 +144,127 @@ def test_feed_refuses_no_token_a_wrong_token_and_a_foreign_origin(plain_assembly
 
 
 def test_snapshot_live_entries_and_the_invocation_behind_a_line(plain_assembly: Path) -> None:
-    async def body(emulator: Emulator) -> None:
-        url = _feed_url(emulator, emulator.console.token)  # type: ignore[union-attr]
-        async with connect(url, origin=_origin(emulator), open_timeout=WAIT) as ws:  # type: ignore[arg-type]
-            feed = Feed(ws)
-            await feed.until(lambda: feed.snapshot, "the snapshot")
-            routes = {r["key"]: r for r in feed.snapshot["routes"]}
-            assert routes["echo"]["twoWay"] is True and routes["post"]["twoWay"] is False
-            assert routes["$connect"]["authorizer"] == "TokenAuthorizer"
-            assert {f["id"][:4] for f in feed.snapshot["functions"]} >= {"Echo", "Conn"}
-            assert {t["logicalId"][:5] for t in feed.snapshot["tables"]} == {"Conne", "Audit"}
-            assert feed.snapshot["connections"] == {"count": 0, "items": []}
+    async def body(emulator: Emulator, feed: Feed) -> None:
+        await feed.until(lambda: feed.snapshot, "the snapshot")
+        routes = {r["key"]: r for r in feed.snapshot["routes"]}
+        assert routes["echo"]["twoWay"] is True and routes["post"]["twoWay"] is False
+        assert routes["$connect"]["authorizer"] == "TokenAuthorizer"
+        assert {f["id"][:4] for f in feed.snapshot["functions"]} >= {"Echo", "Conn"}
+        assert {t["logicalId"][:5] for t in feed.snapshot["tables"]} == {"Conne", "Audit"}
+        assert feed.snapshot["connections"] == {"count": 0, "items": []}
 
-            async with connect(emulator.websocket_url + "?token=allow-ann") as client:
-                opened = await feed.until(lambda: feed.entries("open"), "the open entry")
-                connection_id = opened[0]["connectionId"]
-                assert opened[0]["query"] == [["token", "allow-ann"]]
-                assert opened[0]["authorizer"]["user"] == "ann"
-                await client.send(json.dumps({"action": "echo", "n": 1}))
-                await asyncio.wait_for(client.recv(), WAIT)
-                (line,) = await feed.until(
-                    lambda: feed.entries("access", route="echo"), "the echo line"
-                )
-                assert (line["type"], line["connectionId"], line["status"]) == (
-                    "MESSAGE",
-                    connection_id,
-                    200,
-                )
-                (seq,) = line["invocations"]
-                detail = (await feed.call("invocation", seq=seq))["result"]
-                assert detail["event"]["requestContext"]["routeKey"] == "echo"
-                assert json.loads(detail["event"]["body"]) == {"action": "echo", "n": 1}
-                assert detail["result"]["statusCode"] == 200
-                # CONNECT's line carries the authorizer's and $connect's invocations
-                (connect_line,) = feed.entries("access", type="CONNECT")
-                kinds = [
-                    (await feed.call("invocation", seq=s))["result"]["event"].get("type")
-                    for s in connect_line["invocations"]
-                ]
-                assert kinds == ["REQUEST", None]
-                output = feed.entries("output")
-                assert any("authorizer invoked token=allow-ann" in o["line"] for o in output)
-            closed = await feed.until(lambda: feed.entries("close"), "the close entry")
-            assert (closed[0]["connectionId"], closed[0]["code"]) == (connection_id, 1000)
-            missing = await feed.call("invocation", seq=10**9)
-            assert missing["ok"] is False and "no longer kept" in missing["error"]
+        async with connect(emulator.websocket_url + "?token=allow-ann") as client:
+            opened = await feed.until(lambda: feed.entries("open"), "the open entry")
+            connection_id = opened[0]["connectionId"]
+            assert opened[0]["query"] == [["token", "allow-ann"]]
+            assert opened[0]["authorizer"]["user"] == "ann"
+            await client.send(json.dumps({"action": "echo", "n": 1}))
+            await asyncio.wait_for(client.recv(), WAIT)
+            (line,) = await feed.until(
+                lambda: feed.entries("access", route="echo"), "the echo line"
+            )
+            assert (line["type"], line["connectionId"], line["status"]) == (
+                "MESSAGE",
+                connection_id,
+                200,
+            )
+            (seq,) = line["invocations"]
+            detail = (await feed.call("invocation", seq=seq))["result"]
+            assert detail["event"]["requestContext"]["routeKey"] == "echo"
+            assert json.loads(detail["event"]["body"]) == {"action": "echo", "n": 1}
+            assert detail["result"]["statusCode"] == 200
+            # CONNECT's line carries the authorizer's and $connect's invocations
+            (connect_line,) = feed.entries("access", type="CONNECT")
+            kinds = [
+                (await feed.call("invocation", seq=s))["result"]["event"].get("type")
+                for s in connect_line["invocations"]
+            ]
+            assert kinds == ["REQUEST", None]
+            output = feed.entries("output")
+            assert any("authorizer invoked token=allow-ann" in o["line"] for o in output)
+        closed = await feed.until(lambda: feed.entries("close"), "the close entry")
+        assert (closed[0]["connectionId"], closed[0]["code"]) == (connection_id, 1000)
+        missing = await feed.call("invocation", seq=10**9)
+        assert missing["ok"] is False and "no longer kept" in missing["error"]
 
-    _run(plain_assembly, body)
+    _with_feed(plain_assembly, body)
 
 
 def test_post_inspect_and_disconnect_from_the_console(plain_assembly: Path) -> None:
-    async def body(emulator: Emulator) -> None:
-        url = _feed_url(emulator, emulator.console.token)  # type: ignore[union-attr]
-        async with connect(url, origin=_origin(emulator), open_timeout=WAIT) as ws:  # type: ignore[arg-type]
-            feed = Feed(ws)
-            async with connect(emulator.websocket_url + "?token=allow-bo") as client:
-                opened = await feed.until(lambda: feed.entries("open"), "the open entry")
-                connection_id = opened[0]["connectionId"]
-                posted = await feed.call("post", connectionId=connection_id, data="from console")
-                assert posted["result"]["status"] == 200
-                assert await asyncio.wait_for(client.recv(), WAIT) == "from console"
-                inspected = (await feed.call("inspect", connectionId=connection_id))["result"]
-                assert inspected["status"] == 200
-                assert inspected["body"]["identity"]["sourceIp"] == "127.0.0.1"
-                gone = (await feed.call("post", connectionId="bm90aGVyZQ==", data="x"))["result"]
-                assert gone["status"] == 410
-                deleted = await feed.call("disconnect", connectionId=connection_id)
-                assert deleted["result"]["status"] == 204
-                with pytest.raises(ConnectionClosed):
-                    await asyncio.wait_for(client.recv(), WAIT)
-                assert client.close_code == 1000
-            await feed.until(lambda: feed.entries("close"), "the close entry")
-            lines = feed.entries("access", route="@connections (console)")
-            assert [(x["type"], x["status"]) for x in lines][:4] == [
-                ("POST", 200),
-                ("GET", 200),
-                ("POST", 410),
-                ("DELETE", 204),
-            ]
-            unknown = await feed.call("bogus")
-            assert unknown["ok"] is False and "unknown op" in unknown["error"]
+    async def body(emulator: Emulator, feed: Feed) -> None:
+        async with connect(emulator.websocket_url + "?token=allow-bo") as client:
+            opened = await feed.until(lambda: feed.entries("open"), "the open entry")
+            connection_id = opened[0]["connectionId"]
+            posted = await feed.call("post", connectionId=connection_id, data="from console")
+            assert posted["result"]["status"] == 200
+            assert await asyncio.wait_for(client.recv(), WAIT) == "from console"
+            inspected = (await feed.call("inspect", connectionId=connection_id))["result"]
+            assert inspected["status"] == 200
+            assert inspected["body"]["identity"]["sourceIp"] == "127.0.0.1"
+            gone = (await feed.call("post", connectionId="bm90aGVyZQ==", data="x"))["result"]
+            assert gone["status"] == 410
+            deleted = await feed.call("disconnect", connectionId=connection_id)
+            assert deleted["result"]["status"] == 204
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(client.recv(), WAIT)
+            assert client.close_code == 1000
+        await feed.until(lambda: feed.entries("close"), "the close entry")
+        lines = feed.entries("access", route="@connections (console)")
+        assert [(x["type"], x["status"]) for x in lines][:4] == [
+            ("POST", 200),
+            ("GET", 200),
+            ("POST", 410),
+            ("DELETE", 204),
+        ]
+        unknown = await feed.call("bogus")
+        assert unknown["ok"] is False and "unknown op" in unknown["error"]
 
-    _run(plain_assembly, body)
+    _with_feed(plain_assembly, body)
 
 
 def test_table_pages_and_the_test_client(plain_assembly: Path) -> None:
-    async def body(emulator: Emulator) -> None:
-        url = _feed_url(emulator, emulator.console.token)  # type: ignore[union-attr]
-        async with connect(url, origin=_origin(emulator), open_timeout=WAIT) as ws:  # type: ignore[arg-type]
-            feed = Feed(ws)
-            await feed.until(lambda: feed.snapshot, "the snapshot")
-            table = next(t["name"] for t in feed.snapshot["tables"] if "Connections" in t["name"])
-            # two test connections opened by the console, one with a header, one refused
-            first = await feed.call(
-                "client.open", query="token=allow-t1", headers=[["X-Trace", "abc"]]
-            )
-            first_id = first["result"]["clientId"]
-            await feed.until(
-                lambda: feed.entries("client", clientId=first_id, event="open"), "open"
-            )
-            second = (await feed.call("client.open", query="token=allow-t2"))["result"]
-            await feed.until(
-                lambda: feed.entries("client", clientId=second["clientId"], event="open"), "open"
-            )
-            await feed.call("client.send", clientId=first_id, text='{"action":"echo"}')
-            (frame,) = await feed.until(
-                lambda: feed.entries("client", clientId=first_id, event="frame"), "the echo"
-            )
-            assert json.loads(frame["data"])["event"]["requestContext"]["routeKey"] == "echo"
-            # the header reached $connect (browsers' WebSockets cannot send one)
-            (opened,) = feed.entries("open", query=[["token", "allow-t1"]])
-            (line,) = feed.entries("access", type="CONNECT", connectionId=opened["connectionId"])
-            connect_event = (await feed.call("invocation", seq=line["invocations"][-1]))["result"]
-            assert connect_event["event"]["headers"]["X-Trace"] == "abc"
-            refused = (await feed.call("client.open", query="token=deny"))["result"]
-            (answer,) = await feed.until(
-                lambda: feed.entries("client", clientId=refused["clientId"], event="refused"),
-                "the refusal",
-            )
-            assert answer["status"] == 403
-            # the table, one item a page
-            page = (await feed.call("scan", table=table, limit=1))["result"]
-            assert len(page["items"]) == 1 and page["nextKey"]
-            rest = await feed.call("scan", table=table, limit=100, startKey=page["nextKey"])
-            users = {i["user"] for i in page["items"] + rest["result"]["items"]}
-            assert users == {"t1", "t2"}
-            bad = await feed.call("scan", table="nope")
-            assert bad["ok"] is False and "no table 'nope'" in bad["error"]
-            await feed.call("client.close", clientId=first_id, code=1000)
-            (closed,) = await feed.until(
-                lambda: feed.entries("client", clientId=first_id, event="close"), "the close"
-            )
-            assert closed["code"] == 1000
+    async def body(emulator: Emulator, feed: Feed) -> None:
+        await feed.until(lambda: feed.snapshot, "the snapshot")
+        table = next(t["name"] for t in feed.snapshot["tables"] if "Connections" in t["name"])
+        # two test connections opened by the console, one with a header, one refused
+        first = await feed.call("client.open", query="token=allow-t1", headers=[["X-Trace", "abc"]])
+        first_id = first["result"]["clientId"]
+        await feed.until(lambda: feed.entries("client", clientId=first_id, event="open"), "open")
+        second = (await feed.call("client.open", query="token=allow-t2"))["result"]
+        await feed.until(
+            lambda: feed.entries("client", clientId=second["clientId"], event="open"), "open"
+        )
+        await feed.call("client.send", clientId=first_id, text='{"action":"echo"}')
+        (frame,) = await feed.until(
+            lambda: feed.entries("client", clientId=first_id, event="frame"), "the echo"
+        )
+        assert json.loads(frame["data"])["event"]["requestContext"]["routeKey"] == "echo"
+        # the header reached $connect (browsers' WebSockets cannot send one)
+        (opened,) = feed.entries("open", query=[["token", "allow-t1"]])
+        (line,) = feed.entries("access", type="CONNECT", connectionId=opened["connectionId"])
+        connect_event = (await feed.call("invocation", seq=line["invocations"][-1]))["result"]
+        assert connect_event["event"]["headers"]["X-Trace"] == "abc"
+        refused = (await feed.call("client.open", query="token=deny"))["result"]
+        (answer,) = await feed.until(
+            lambda: feed.entries("client", clientId=refused["clientId"], event="refused"),
+            "the refusal",
+        )
+        assert answer["status"] == 403
+        # the table, one item a page
+        page = (await feed.call("scan", table=table, limit=1))["result"]
+        assert len(page["items"]) == 1 and page["nextKey"]
+        rest = await feed.call("scan", table=table, limit=100, startKey=page["nextKey"])
+        users = {i["user"] for i in page["items"] + rest["result"]["items"]}
+        assert users == {"t1", "t2"}
+        bad = await feed.call("scan", table="nope")
+        assert bad["ok"] is False and "no table 'nope'" in bad["error"]
+        await feed.call("client.close", clientId=first_id, code=1000)
+        (closed,) = await feed.until(
+            lambda: feed.entries("client", clientId=first_id, event="close"), "the close"
+        )
+        assert closed["code"] == 1000
 
-    _run(plain_assembly, body)
+    _with_feed(plain_assembly, body)
 
 
 def test_a_console_that_stops_reading_stays_bounded_and_the_api_keeps_serving(

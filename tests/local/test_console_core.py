@@ -77,15 +77,19 @@ def _invocation(connection_id: str, route: str, *, event_type: str = "MESSAGE") 
 
 def test_access_lines_claim_the_invocations_of_their_connection() -> None:
     journal = Journal(functions={"Fn": "Stack-Fn"})
-    auth = journal.add(_invocation("a=", "$connect", event_type="CONNECT"))
-    connect = journal.add(_invocation("a=", "$connect", event_type="CONNECT"))
-    other = journal.add(_invocation("b=", "send"))
-    assert auth and connect and other
+    # invocations push nothing themselves: their access line refers to them
+    assert journal.add(_invocation("a=", "$connect", event_type="CONNECT")) is None
+    journal.add(_invocation("a=", "$connect", event_type="CONNECT"))
+    journal.add(_invocation("b=", "send"))
+    auth, connect, other = journal.recent_invocations("Fn")
+    assert other["connectionId"] == "b="
     line = journal.add(AccessRecord("CONNECT", "$connect", "a=", 200, 3.0, 1.0))
     assert line is not None and line["invocations"] == [auth["seq"], connect["seq"]]
     # claimed once: the next line of the same connection gets only its own
-    send = journal.add(_invocation("a=", "send"))
-    assert send is not None and send["status"] == 201 and send["functionName"] == "Stack-Fn"
+    journal.add(_invocation("a=", "send"))
+    send = journal.recent_invocations("Fn")[-1]
+    assert send["status"] == 201 and send["functionName"] == "Stack-Fn"
+    assert (send["route"], send["eventType"]) == ("send", "MESSAGE")
     line = journal.add(AccessRecord("MESSAGE", "send", "a=", 201, 3.0, 1.0))
     assert line is not None and line["invocations"] == [send["seq"]]
     # an @connections line never claims a connection's invocations
@@ -99,10 +103,11 @@ def test_access_lines_claim_the_invocations_of_their_connection() -> None:
 
 def test_errors_outputs_connections_and_foreign_records() -> None:
     journal = Journal()
-    failed = journal.add(
-        InvocationRecord("Fn", "r", {"requestContext": {}}, None, "KeyError: x", 5.0, 1.0)
-    )
-    assert failed is not None and failed["status"] == "error" and failed["error"] == "KeyError: x"
+    journal.add(InvocationRecord("Fn", "r", {"requestContext": {}}, None, "KeyError: x", 5.0, 1.0))
+    journal.add(InvocationRecord("Fn", "r2", "not a dict", None, None, 5.0, 1.0))
+    failed, odd = journal.recent_invocations("Fn")
+    assert failed["status"] == "error" and failed["error"] == "KeyError: x"
+    assert odd["status"] == 200 and odd["connectionId"] is None
     output = journal.add(OutputRecord("Fn", "hello", 2.0))
     assert output is not None and (output["kind"], output["line"]) == ("output", "hello")
     registry = Registry()
@@ -138,11 +143,14 @@ def test_the_journal_is_bounded() -> None:
         journal.add(_invocation(f"orphan{i}=", "send"))  # never claimed
     assert len(journal.recent()) == 10
     assert len(journal._invocations) == 5
-    assert len(journal.per_function["Fn"]) == 3
+    assert len(journal.recent_invocations("Fn")) == 3
     assert journal.invocation(1) is None  # forgotten
     for i in range(2000):
         journal.add(_invocation(f"x{i}=", "send"))
     assert len(journal._unclaimed) <= 1000
+    for _ in range(50):
+        journal.add(_invocation("same=", "send"))
+    assert len(journal._unclaimed["same="]) == 8
 
 
 def test_feed_queue_drops_the_oldest_and_counts() -> None:

@@ -59,6 +59,8 @@ STATS_SECONDS = 1.0
 QUEUE_LIMIT = 2000
 #: Records waiting for the pump at most (a burst larger than this between two pumps drops).
 INBOX_LIMIT = 20000
+#: Records turned into entries between two yields to the event loop.
+PUMP_SLICE = 500
 #: Pages open at once at most; more are refused with 503.
 MAX_CLIENTS = 8
 #: Test-client connections per page at most.
@@ -104,6 +106,7 @@ class Console:
         self._unsubscribe: Any = None
         self._access: ConsoleAccess | None = None
         self._test_ids = 0
+        self._inbox_dropped = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -145,6 +148,8 @@ class Console:
 
     def _on_record(self, record: Any) -> None:
         # On the message path: append and return (see the module docstring).
+        if len(self._inbox) == INBOX_LIMIT:
+            self._inbox_dropped += 1  # the deque drops the oldest itself
         self._inbox.append(record)
         if not self._wake.is_set():
             self._wake.set()
@@ -159,12 +164,20 @@ class Console:
                 await self._wake.wait()
             await asyncio.sleep(FLUSH_SECONDS)  # batch what arrives meanwhile
             self._wake.clear()
+            if self._inbox_dropped:
+                for client in self._clients:
+                    client.queue.dropped += self._inbox_dropped
+                self._inbox_dropped = 0
             inbox = self._inbox
+            done = 0
             while inbox:
                 entry = self.journal.add(inbox.popleft())
                 if entry is not None:
                     for client in self._clients:
                         client.push(entry)
+                done += 1
+                if done % PUMP_SLICE == 0:
+                    await asyncio.sleep(0)  # a large backlog never holds the loop long
             now = time.monotonic()
             if self._clients and now - last_stats >= STATS_SECONDS:
                 last_stats = now
@@ -180,9 +193,8 @@ class Console:
             items, dropped = client.queue.take()
             stats, client.stats = client.stats, None
             if items or dropped:
-                await client.websocket.send(
-                    json.dumps({"type": "batch", "items": items, "dropped": dropped})
-                )
+                batch = {"type": "batch", "items": items, "dropped": dropped}
+                await client.websocket.send(json.dumps(batch, separators=(",", ":")))
             if stats is not None:
                 await client.websocket.send(json.dumps({"type": "stats", **stats}))
 
@@ -201,7 +213,7 @@ class Console:
         functions = []
         for logical_id, spec in sorted(self.emulator.app.functions.items()):
             pool = self.emulator.pools.get(logical_id)
-            recent = self.journal.per_function.get(logical_id, ())
+            recent = self.journal.recent_invocations(logical_id)
             functions.append(
                 {
                     "id": logical_id,
@@ -211,7 +223,7 @@ class Console:
                     "timeout": spec.timeout,
                     "warm": pool.size if pool is not None else 0,
                     "busy": pool.busy if pool is not None else 0,
-                    "recent": list(recent),
+                    "recent": recent,
                 }
             )
         return functions

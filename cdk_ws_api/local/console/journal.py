@@ -8,13 +8,14 @@ connection's messages are handled in order by default; with ``--concurrent-messa
 racing messages of one connection may show each other's invocation).
 
 Everything is bounded: the log, the invocations, the unclaimed lists and the per-function
-summaries drop their oldest entries past their limits.
+summaries drop their oldest entries past their limits. An access line lists the sequence
+numbers of its invocations; one forgotten since is answered "no longer kept".
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Any
 
 from ..bus import (
@@ -87,7 +88,12 @@ class FeedQueue:
 
 
 class Journal:
-    """Entries for the console from bus records; ``add`` returns the entry to push (or None)."""
+    """Entries for the console from bus records; ``add`` returns the entry to push (or None).
+
+    This runs once per record while a console is enabled, so it does as little as it can:
+    an invocation is stored as its record (its summary is built when a page asks, or for the
+    functions' counters once a second) and pushes nothing by itself.
+    """
 
     def __init__(
         self,
@@ -99,11 +105,12 @@ class Journal:
     ) -> None:
         self._seq = 0
         self.log: deque[dict[str, Any]] = deque(maxlen=history)
-        self._invocations: OrderedDict[int, tuple[InvocationRecord, dict[str, Any]]] = OrderedDict()
+        # Plain dicts keep insertion order: the first key is the oldest.
+        self._invocations: dict[int, InvocationRecord] = {}
         self._invocation_limit = invocations
-        self.per_function: dict[str, deque[dict[str, Any]]] = {}
+        self._recent: dict[str, deque[int]] = {}
         self._per_function_limit = per_function
-        self._unclaimed: OrderedDict[str, list[int]] = OrderedDict()
+        self._unclaimed: dict[str, list[int]] = {}
         #: Function display names by logical id.
         self._names = dict(functions or {})
 
@@ -116,7 +123,8 @@ class Journal:
         if kind is AccessRecord:
             return self._access(record)
         if kind is InvocationRecord:
-            return self._invocation(record)
+            self._invocation(record)
+            return None
         if kind is OutputRecord:
             entry = {
                 "seq": self._next(),
@@ -152,7 +160,7 @@ class Journal:
     def _access(self, record: AccessRecord) -> dict[str, Any]:
         claimed: list[int] = []
         if record.kind in _CONNECTION_KINDS:
-            claimed = self._unclaimed.pop(record.target, [])
+            claimed = self._unclaimed.pop(record.target, claimed)
         entry = {
             "seq": self._next(),
             "kind": "access",
@@ -161,54 +169,69 @@ class Journal:
             "route": record.route,
             "connectionId": record.target,
             "status": record.status,
-            "ms": round(record.duration_ms, 1),
-            "invocations": [seq for seq in claimed if seq in self._invocations],
+            "ms": record.duration_ms,
+            "invocations": claimed,
         }
         self.log.append(entry)
         return entry
 
-    def _invocation(self, record: InvocationRecord) -> dict[str, Any]:
+    def _invocation(self, record: InvocationRecord) -> None:
         seq = self._next()
-        context = record.event.get("requestContext", {}) if isinstance(record.event, dict) else {}
-        connection_id = context.get("connectionId")
-        summary = {
+        invocations = self._invocations
+        invocations[seq] = record
+        if len(invocations) > self._invocation_limit:
+            del invocations[next(iter(invocations))]
+        recent = self._recent.get(record.function)
+        if recent is None:
+            recent = self._recent[record.function] = deque(maxlen=self._per_function_limit)
+        recent.append(seq)
+        event = record.event
+        context = event.get("requestContext") if type(event) is dict else None
+        connection_id = context.get("connectionId") if type(context) is dict else None
+        if type(connection_id) is not str:
+            return
+        pending = self._unclaimed.get(connection_id)
+        if pending is None:
+            self._unclaimed[connection_id] = [seq]
+            if len(self._unclaimed) > 1000:  # connections whose line never came
+                del self._unclaimed[next(iter(self._unclaimed))]
+        else:
+            pending.append(seq)
+            if len(pending) > 8:  # an access line claims at most the last few
+                del pending[0]
+
+    def _summary(self, seq: int, record: InvocationRecord) -> dict[str, Any]:
+        event = record.event if isinstance(record.event, dict) else {}
+        context = event.get("requestContext") or {}
+        return {
             "seq": seq,
             "kind": "invocation",
             "t": record.at,
             "function": record.function,
             "functionName": self._names.get(record.function, record.function),
             "route": context.get("routeKey") or context.get("eventType") or "",
-            "eventType": context.get("eventType") or "",
-            "connectionId": connection_id,
+            "eventType": context.get("eventType") or event.get("type") or "",
+            "connectionId": context.get("connectionId"),
             "requestId": record.request_id,
             "status": "error" if record.error is not None else _status_of(record.result),
             "error": record.error,
             "ms": round(record.duration_ms, 1),
         }
-        self._invocations[seq] = (record, summary)
-        while len(self._invocations) > self._invocation_limit:
-            self._invocations.popitem(last=False)
-        recent = self.per_function.setdefault(
-            record.function, deque(maxlen=self._per_function_limit)
-        )
-        recent.append(summary)
-        if isinstance(connection_id, str):
-            pending = self._unclaimed.setdefault(connection_id, [])
-            self._unclaimed.move_to_end(connection_id)
-            pending.append(seq)
-            del pending[:-8]  # an access line claims at most the last few
-            while len(self._unclaimed) > 1000:
-                self._unclaimed.popitem(last=False)
-        return summary
+
+    def recent_invocations(self, function: str) -> list[dict[str, Any]]:
+        """Summaries of ``function``'s last invocations still kept, oldest first."""
+        kept = self._invocations
+        return [
+            self._summary(seq, kept[seq]) for seq in self._recent.get(function, ()) if seq in kept
+        ]
 
     def invocation(self, seq: int) -> dict[str, Any] | None:
         """The full invocation ``seq`` (event and result), or ``None`` once forgotten."""
-        found = self._invocations.get(seq)
-        if found is None:
+        record = self._invocations.get(seq)
+        if record is None:
             return None
-        record, summary = found
         return {
-            **summary,
+            **self._summary(seq, record),
             "event": json_safe(record.event),
             "result": json_safe(record.result),
         }

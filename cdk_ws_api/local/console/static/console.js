@@ -100,20 +100,14 @@ function onStats(stats) {
 
 function onItem(item) {
   switch (item.kind) {
-    case "open":
+    case "open":  // may repeat one the snapshot already listed
+      if (!state.connections.has(item.connectionId)) state.connectionCount += 1;
       state.connections.set(item.connectionId, item);
-      state.connectionCount += 1;
       break;
     case "close":
       if (state.connections.delete(item.connectionId)) state.connectionCount -= 1;
       addLog({ ...item, kind: "closed" });
       break;
-    case "invocation": {
-      const fn = state.functions.find((f) => f.id === item.function);
-      if (fn) fn.recent = [...fn.recent.slice(-7), item];
-      renderFunctions();
-      break;
-    }
     case "client":
       onClientEvent(item);
       break;

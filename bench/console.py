@@ -1,0 +1,203 @@
+"""Benchmark 8: what a browser console following the log costs the message path.
+
+The echo service (``bench/echo``) is served by two emulators at once: ``cdk-ws-api local
+--no-console`` (no console at all: no bus subscriber, so no record is even built) and the
+default emulator with one console feed open and following the log. The follower is a
+separate process (``python -m bench.console follow URL``), as a browser page is: it opens
+``/_console/feed`` with the printed token and the emulator's ``Origin``, and reads and parses
+every batch, counting the ``MESSAGE`` lines it receives, so it provably saw the load.
+
+The load is the client of benchmark 5 (``python -m bench.wsclient load``): bursts of 20
+concurrent clients x 100 messages, ``@connections`` echo and then the two-way route, sent to
+one emulator and then the other (the order alternates), many times. Only one emulator works
+at a time; the other idles. Pairing neighbouring bursts keeps both sides under the same load
+from whatever else runs on the machine; the figure is the median of the per-pair ratios
+(following / none, target ≥ 0.95x), the rates shown are medians too.
+
+Throughput on a shared machine is noisy, so the report adds a steadier figure: the CPU time
+the emulator's own process (the gateway, where the console runs; not its workers) spends per
+message, from ``/proc/PID/stat`` around each burst.
+
+Run alone: ``python -m bench.console [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .core import ROOT, Report, Row, main, median, python
+from .emulator import LocalEmulator
+from .local_vs_offline import run_load
+
+__all__ = ["run"]
+
+NONE, FOLLOWING = "no console (--no-console)", "one console following the log"
+TARGET = 0.95
+ACTIONS = (("echo", "(a) @connections echo"), ("reply", "(b) route response"))
+
+
+@contextmanager
+def _follower(console_url: str) -> Iterator[dict[str, Any]]:
+    """A console page's feed in its own process; yields the dict its counts land in."""
+    process = subprocess.Popen(
+        [python(), "-m", "bench.console", "follow", console_url],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    counts: dict[str, Any] = {}
+    try:
+        if process.stdout.readline().strip() != "following":
+            raise RuntimeError(f"the console follower did not start: {process.stderr.read()}")
+        yield counts
+    finally:
+        out, err = process.communicate(timeout=60)  # closes its stdin: stop and report
+        if process.returncode == 0 and out.strip():
+            counts.update(json.loads(out.strip().splitlines()[-1]))
+        else:
+            counts["error"] = err[-1500:] or f"exit {process.returncode}"
+
+
+def _console_url(server: LocalEmulator) -> str:
+    assert server.server is not None
+    found = re.search(r"Console:\s+(http\S+)", "\n".join(server.server.lines))
+    if found is None:
+        raise RuntimeError("no console URL in the emulator's banner")
+    return found.group(1)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(quick: bool) -> Report:
+    pairs, clients, messages = (2, 5, 40) if quick else (16, 20, 100)
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    ratios: dict[str, list[float]] = {}
+    with (
+        LocalEmulator(extra_args=("--no-console",)) as none,
+        LocalEmulator() as following,
+        _follower(_console_url(following)) as counts,
+    ):
+        servers = {NONE: none, FOLLOWING: following}
+        for pair in range(pairs):
+            for action, _ in ACTIONS:
+                order = [NONE, FOLLOWING] if pair % 2 == 0 else [FOLLOWING, NONE]
+                pair_rates = {}
+                for side in order:
+                    server = servers[side]
+                    before = _cpu_seconds(server.pid)
+                    result = run_load(server.websocket_url, action, clients, messages, 5)
+                    spent = _cpu_seconds(server.pid) - before
+                    pair_rates[side] = float(result["rate"])
+                    rates.setdefault((side, action), []).append(pair_rates[side])
+                    sent = clients * (messages + 5)
+                    cpu.setdefault((side, action), []).append(spent / sent * 1e6)
+                ratios.setdefault(action, []).append(pair_rates[FOLLOWING] / pair_rates[NONE])
+    report = Report(
+        name="console",
+        title="8. Browser console following the log vs no console (echo msgs/s, same run)",
+        command="python -m bench.console",
+    )
+    for action, label in ACTIONS:
+        paired = median(ratios[action])
+        row = Row(
+            metric=f"{label}, {clients} clients x {messages}: msgs/s, {FOLLOWING} vs {NONE}",
+            ours=median(rates[(FOLLOWING, action)]),
+            peer=median(rates[(NONE, action)]),
+            unit="msgs/s",
+            peer_name=NONE,
+            target=f"≥ {TARGET:g}x (median of {pairs} paired ratios: {paired:.3f}x)",
+        )
+        row.met = paired >= TARGET
+        report.rows.append(row)
+        report.rows.append(
+            Row(
+                metric=f"{label}: the emulator process's CPU per message, {FOLLOWING} vs {NONE}",
+                ours=median(cpu[(FOLLOWING, action)]),
+                peer=median(cpu[(NONE, action)]),
+                unit="µs",
+                peer_name=NONE,
+                higher_is_better=False,
+            )
+        )
+        report.notes.append(
+            f"{label}: the paired ratios, in order: "
+            + ", ".join(f"{r:.2f}" for r in ratios[action])
+            + "."
+        )
+    expected = clients * (messages + 5) * len(ACTIONS) * pairs
+    report.notes += [
+        f"{pairs} pairs of bursts per action; both emulators up for the whole run, one loaded "
+        "at a time, the order alternating. The ratio column is of the median rates; the "
+        "target is judged on the median of the paired ratios (in the target column).",
+        f"The follower received {counts.get('messages', '?')} MESSAGE lines (the load sent "
+        f"{expected:,} messages to that emulator) in {counts.get('batches', '?')} batches; "
+        f"entries dropped: {counts.get('dropped', '?')}"
+        + (f"; error: {counts['error']}" if "error" in counts else "")
+        + ".",
+    ]
+    return report
+
+
+# -- the follower process ---------------------------------------------------------------------
+
+
+async def _follow(console_url: str) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    parts = urlsplit(console_url)
+    feed = f"ws://{parts.netloc}/_console/feed?{parts.query}"
+    counts = {"batches": 0, "entries": 0, "messages": 0, "dropped": 0}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def wait_stdin() -> None:
+        sys.stdin.read()  # EOF: the benchmark is done
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    async with connect(feed, origin=f"http://{parts.netloc}", max_size=None) as ws:  # type: ignore[arg-type]
+        print("following", flush=True)
+
+        async def read() -> None:
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] != "batch":
+                    continue
+                counts["batches"] += 1
+                counts["entries"] += len(message["items"])
+                counts["dropped"] += message["dropped"]
+                counts["messages"] += sum(
+                    1 for item in message["items"] if item.get("type") == "MESSAGE"
+                )
+
+        reader = asyncio.ensure_future(read())
+        await stop.wait()
+        await asyncio.sleep(0.5)  # the last batch
+        reader.cancel()
+    return counts
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["follow"]:
+        print(json.dumps(asyncio.run(_follow(sys.argv[2]))), flush=True)
+    else:
+        main(run, "bench.console")
