@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from cdk_ws_api.local.assembly import load_app
 from cdk_ws_api.local.bus import AccessRecord
 from cdk_ws_api.local.console import hub
+from cdk_ws_api.local.console.journal import expand
 from cdk_ws_api.local.emulator import Emulator, EmulatorOptions
 
 pytestmark = pytest.mark.timeout(180)
@@ -75,7 +76,7 @@ class Feed:
             if message["type"] == "snapshot":
                 self.snapshot = message
             elif message["type"] == "batch":
-                self.items.extend(message["items"])
+                self.items.extend(expand(item) for item in message["items"])
                 self.dropped += message["dropped"]
             elif message["type"] == "reply":
                 self.replies[message["id"]] = message

@@ -17,7 +17,7 @@ from cdk_ws_api.local.bus import (
 )
 from cdk_ws_api.local.console.access import ConsoleAccess, new_token
 from cdk_ws_api.local.console.files import StaticFiles
-from cdk_ws_api.local.console.journal import FeedQueue, Journal
+from cdk_ws_api.local.console.journal import FeedQueue, Journal, expand
 from cdk_ws_api.local.registry import Registry
 
 HOST = "127.0.0.1:3001"
@@ -83,22 +83,29 @@ def test_access_lines_claim_the_invocations_of_their_connection() -> None:
     journal.add(_invocation("b=", "send"))
     auth, connect, other = journal.recent_invocations("Fn")
     assert other["connectionId"] == "b="
-    line = journal.add(AccessRecord("CONNECT", "$connect", "a=", 200, 3.0, 1.0))
-    assert line is not None and line["invocations"] == [auth["seq"], connect["seq"]]
+    line = expand(journal.add(AccessRecord("CONNECT", "$connect", "a=", 200, 3.0, 1.0)))
+    assert line["invocations"] == [auth["seq"], connect["seq"]]
+    assert (line["kind"], line["type"], line["status"], line["us"], line["t"]) == (
+        "access",
+        "CONNECT",
+        200,
+        3000,
+        1000,
+    )
     # claimed once: the next line of the same connection gets only its own
     journal.add(_invocation("a=", "send"))
     send = journal.recent_invocations("Fn")[-1]
     assert send["status"] == 201 and send["functionName"] == "Stack-Fn"
     assert (send["route"], send["eventType"]) == ("send", "MESSAGE")
-    line = journal.add(AccessRecord("MESSAGE", "send", "a=", 201, 3.0, 1.0))
-    assert line is not None and line["invocations"] == [send["seq"]]
+    line = expand(journal.add(AccessRecord("MESSAGE", "send", "a=", 201, 3.0, 1.0)))
+    assert line["invocations"] == [send["seq"]]
     # an @connections line never claims a connection's invocations
-    post = journal.add(AccessRecord("POST", "@connections", "b=", 200, 0.1, 1.0))
-    assert post is not None and post["invocations"] == []
+    post = expand(journal.add(AccessRecord("POST", "@connections", "b=", 200, 0.1, 1.0)))
+    assert post["invocations"] == []
     detail = journal.invocation(send["seq"])
     assert detail is not None and detail["event"]["requestContext"]["routeKey"] == "send"
     assert detail["result"] == {"statusCode": 201}
-    assert [e["kind"] for e in journal.recent()] == ["access", "access", "access"]
+    assert [expand(e)["kind"] for e in journal.recent()] == ["access", "access", "access"]
 
 
 def test_errors_outputs_connections_and_foreign_records() -> None:
@@ -108,8 +115,8 @@ def test_errors_outputs_connections_and_foreign_records() -> None:
     failed, odd = journal.recent_invocations("Fn")
     assert failed["status"] == "error" and failed["error"] == "KeyError: x"
     assert odd["status"] == 200 and odd["connectionId"] is None
-    output = journal.add(OutputRecord("Fn", "hello", 2.0))
-    assert output is not None and (output["kind"], output["line"]) == ("output", "hello")
+    output = expand(journal.add(OutputRecord("Fn", "hello", 2.0)))
+    assert (output["kind"], output["function"], output["line"]) == ("output", "Fn", "hello")
     registry = Registry()
     connection = registry.create(source_ip="10.0.0.1", query=[("room", "a")])
     connection.frames_in, connection.frames_out = 3, 4
@@ -130,7 +137,7 @@ def test_errors_outputs_connections_and_foreign_records() -> None:
         at: float
 
     record = journal.add(Denied("dynamodb:PutItem", object(), 5.0))
-    assert record is not None and record["type"] == "Denied" and record["t"] == 5.0
+    assert record is not None and record["type"] == "Denied" and record["t"] == 5000
     assert record["fields"]["action"] == "dynamodb:PutItem"
     assert isinstance(record["fields"]["resource"], str)
 

@@ -40,7 +40,7 @@ from ..httpparse import HttpRequest
 from ..management import HttpResponse
 from .access import ConsoleAccess, new_token
 from .files import StaticFiles, text_response
-from .journal import FeedQueue, Journal, connection_view
+from .journal import ROW_FIELDS, FeedQueue, Journal, connection_view
 
 __all__ = ["CONSOLE_PATH", "Console"]
 
@@ -82,7 +82,7 @@ class _Client:
         self.stats: dict[str, Any] | None = None
         self.test_clients: dict[int, Any] = {}
 
-    def push(self, entry: dict[str, Any]) -> None:
+    def push(self, entry: Any) -> None:
         self.queue.push(entry)
         self.ready.set()
 
@@ -270,6 +270,7 @@ class Console:
                 "websocketUrl": emulator.websocket_url,
                 "managementUrl": emulator.management_url,
             },
+            "rowFields": ROW_FIELDS,
             "routes": self._routes(),
             "tables": tables,
             "log": self.journal.recent(),

@@ -7,8 +7,11 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const state = {
   api: null, connections: new Map(), connectionCount: 0, functions: [], tables: [],
   log: [], routesSeen: new Set(), pending: new Map(), nextId: 1, selected: null,
-  tableNext: null, clients: new Map(),
+  tableNext: null, clients: new Map(), rowFields: {},
 };
+// Access and output lines travel as arrays; the snapshot says their field order.
+const expand = (item) => (Array.isArray(item)
+  ? Object.fromEntries(state.rowFields[item[0]].map((name, i) => [name, item[i]])) : item);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -58,7 +61,7 @@ function request(op, params = {}) {
 function onFeed(message) {
   if (message.type === "snapshot") return onSnapshot(message);
   if (message.type === "batch") {
-    for (const item of message.items) onItem(item);
+    for (const item of message.items) onItem(expand(item));
     if (message.dropped) {
       const node = $("#dropped");
       node.hidden = false;
@@ -79,6 +82,7 @@ function onFeed(message) {
 
 function onSnapshot(snapshot) {
   state.api = snapshot.api;
+  state.rowFields = snapshot.rowFields;
   const api = snapshot.api;
   $("#api").textContent = `${api.stack} · ${api.name} (${api.id}) · stage ${api.stage} · ${api.websocketUrl}`;
   renderRoutes(snapshot.routes);
@@ -86,7 +90,7 @@ function onSnapshot(snapshot) {
   renderTables();
   $("#log tbody").replaceChildren();
   state.log = [];
-  for (const entry of snapshot.log) addLog(entry);
+  for (const entry of snapshot.log) addLog(expand(entry));
   onStats(snapshot);
 }
 
@@ -173,7 +177,7 @@ function statusClass(status) {
 function logRow(entry) {
   let cells;
   if (entry.kind === "access") {
-    cells = [entry.type, entry.route, entry.connectionId, entry.status, `${Math.round(entry.ms)}ms`];
+    cells = [entry.type, entry.route, entry.connectionId, entry.status, `${Math.round(entry.us / 1000)}ms`];
   } else if (entry.kind === "output") {
     cells = ["output", `[${entry.function}]`, entry.line, "", ""];
   } else if (entry.kind === "closed") {
@@ -182,7 +186,7 @@ function logRow(entry) {
     cells = [entry.type || entry.kind, "", JSON.stringify(entry.fields || {}), "", ""];
   }
   const row = el("tr", { class: `log-line ${entry.kind} ${statusClass(entry.status)}` },
-    el("td", { class: "time" }, time((entry.t || 0) * 1000)), ...cells.map((c) => el("td", {}, c)));
+    el("td", { class: "time" }, time(entry.t)), ...cells.map((c) => el("td", {}, c)));
   row.dataset.connection = entry.connectionId || "";
   row.dataset.route = entry.route || "";
   row.dataset.status = entry.kind === "access" ? String(entry.status)[0] : entry.kind;
@@ -255,7 +259,7 @@ function renderFunctions() {
     el("p", {}, `warm workers: ${f.warm} (busy ${f.busy})`),
     f.recent.length ? el("table", {}, el("tbody", {}, f.recent.slice().reverse().map((i) => el("tr",
       { class: `clickable ${statusClass(i.status)}`, onclick: (e) => showInvocation(i, e.currentTarget) },
-      el("td", { class: "time" }, time(i.t * 1000)), el("td", {}, i.eventType || i.route),
+      el("td", { class: "time" }, time(i.t)), el("td", {}, i.eventType || i.route),
       el("td", {}, i.route), el("td", { class: "mono" }, i.connectionId || ""),
       el("td", {}, i.error || i.status), el("td", {}, `${i.ms}ms`)))))
       : el("p", { class: "empty" }, "not invoked yet"))));
