@@ -186,7 +186,9 @@ async def _follow(console_url: str) -> dict[str, Any]:
                 counts["entries"] += len(message["items"])
                 counts["dropped"] += message["dropped"]
                 counts["messages"] += sum(
-                    1 for item in message["items"] if item[0] == "access" and item[3] == "MESSAGE"
+                    1
+                    for item in message["items"]
+                    if isinstance(item, list) and item[0] == "access" and item[3] == "MESSAGE"
                 )
 
         reader = asyncio.ensure_future(read())
