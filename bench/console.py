@@ -1,4 +1,4 @@
-"""Benchmark 8: what a browser console following the log costs the message path.
+"""Benchmark 9: what a browser console following the log costs the message path.
 
 The echo service (``bench/echo``) is served by two emulators at once: ``cdk-ws-api local
 --no-console`` (no console at all: no bus subscriber, so no record is even built) and the
@@ -87,7 +87,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def run(quick: bool) -> Report:
-    pairs, clients, messages = (2, 5, 40) if quick else (16, 20, 100)
+    pairs, clients, messages = (2, 5, 40) if quick else (12, 20, 100)
     rates: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     ratios: dict[str, list[float]] = {}
@@ -113,7 +113,7 @@ def run(quick: bool) -> Report:
                 ratios.setdefault(action, []).append(pair_rates[FOLLOWING] / pair_rates[NONE])
     report = Report(
         name="console",
-        title="8. Browser console following the log vs no console (echo msgs/s, same run)",
+        title="9. Browser console following the log vs no console (echo msgs/s, same run)",
         command="python -m bench.console",
     )
     for action, label in ACTIONS:
