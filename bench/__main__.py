@@ -31,6 +31,7 @@ BENCHMARKS = (
     "idle",
     "fanout",
     "console",
+    "iam",
     "suite",
 )
 TIMEOUT_SECONDS = 2400

@@ -32,7 +32,7 @@ from .peers import ensure_architect, ensure_serverless, package_version
 from .proc import RssSampler
 from .sls import ServerlessOffline
 
-__all__ = ["run", "run_load"]
+__all__ = ["client_errors", "run", "run_load"]
 
 OURS, PEER, ARC = "cdk-ws-api local", "serverless-offline", "architect sandbox"
 # The actions each server can serve (sandbox has no two-way routes: see bench/arc.py).
@@ -71,6 +71,16 @@ def run_load(
         return {"error": completed.stderr[-2000:] or "no output"}
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def client_errors(results: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, list[Any]]:
+    """The load clients' errors by ``"{side} {label}"``, for the report's notes."""
+    return {
+        f"{side} {label}": [r.get("errors") or r.get("error") for r in runs]
+        for side, by_label in results.items()
+        for label, runs in by_label.items()
+        if any(r.get("errors") or r.get("error") for r in runs)
+    }
 
 
 def _scenarios(quick: bool) -> list[tuple[str, str, int, int]]:
@@ -195,12 +205,7 @@ def run(quick: bool) -> Report:
     if peaks[ARC]:
         _architect_rows(report, scenarios, results, peaks)
     arc_processes = max(peaks[ARC])[1] if peaks[ARC] else "-"
-    errors = {
-        f"{side} {label}": [r.get("errors") or r.get("error") for r in runs]
-        for side, by_label in results.items()
-        for label, runs in by_label.items()
-        if any(r.get("errors") or r.get("error") for r in runs)
-    }
+    errors = client_errors(results)
     report.notes += [
         f"{rounds} round(s); each round starts the server afresh and runs every scenario "
         "(warm-up 5 messages per client first).",

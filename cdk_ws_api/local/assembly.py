@@ -123,8 +123,10 @@ def load_app(
         # backend of this one: its functions and tables stay out.
         if other is served or websocket_apis(other.template):
             continue
-        functions, tables, warnings = read_other_stack(other, exports=exports)
+        functions, tables, warnings, permissions = read_other_stack(other, exports=exports)
         app.functions.update(functions)
         app.tables.extend(tables)
+        if app.permissions is not None:
+            app.permissions.merge(permissions)
         app.warnings.extend(f"stack {other.display_name}: {w}" for w in warnings)
     return app

@@ -4,7 +4,9 @@ moto runs in its own process (not a thread) so its request handling does not com
 gateway's event loop for the GIL, and it exits when its stdin reaches EOF, so it dies with the
 emulator even on SIGKILL. Tables are created with their key schema, GSIs/LSIs, streams and
 TTL; workers get ``AWS_ENDPOINT_URL_DYNAMODB`` and fake credentials (see
-:meth:`LocalDynamoDB.environment`).
+:meth:`LocalDynamoDB.environment`; the emulator replaces them with each function's own). With
+``iam`` set, moto's WSGI app is wrapped by :func:`.iam.wsgi.guarded`, which decides each
+function's calls first; its denial reports (stdout lines) go to ``on_output``.
 
 moto costs ~80 MiB, so it starts on first use: :meth:`LocalDynamoDB.open` only binds the
 endpoint's listening socket (its port is known at once, for the banner and the workers'
@@ -24,7 +26,7 @@ import json
 import logging
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .exceptions import DynamoDBError
@@ -51,8 +53,11 @@ from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
 fd, region = int(sys.argv[1]), sys.argv[2]
 setup = json.loads(sys.stdin.readline())
-tables, resources = setup["tables"], setup["resources"]
+tables, resources, iam = setup["tables"], setup["resources"], setup.get("iam")
 app = DomainDispatcherApplication(create_backend_app)
+if iam:  # the emulator's IAM check in front of moto (cdk_ws_api/local/iam/wsgi.py)
+    from cdk_ws_api.local.iam.wsgi import guarded
+    app = guarded(app, iam)
 
 def serve(**where):
     server = make_server(app=app, threaded=True, request_handler=MotoRequestHandler, **where)
@@ -137,8 +142,19 @@ class LocalDynamoDB:
     """Lifecycle of the moto subprocess: ``await open(tables)`` (lazy) or
     ``await start(tables)``, then ``endpoint``; :attr:`started` tells whether moto runs."""
 
-    def __init__(self, *, region: str) -> None:
+    def __init__(
+        self,
+        *,
+        region: str,
+        iam: Mapping[str, Any] | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> None:
         self.region = region
+        #: The IAM guard's configuration for the moto process (see :mod:`.iam.wsgi`), and
+        #: where moto's output lines (its denial reports) go once it serves.
+        self.iam = iam
+        self.on_output = on_output
+        self._pump: asyncio.Task[None] | None = None
         self.endpoint: str | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._socket: socket.socket | None = None
@@ -206,7 +222,7 @@ class LocalDynamoDB:
             {"service": r.service, "operation": r.operation, "params": dict(r.params)}
             for r in self._resources
         ]
-        setup = {"tables": tables, "resources": resources}
+        setup = {"tables": tables, "resources": resources, "iam": self.iam}
         self._process.stdin.write(json.dumps(setup).encode() + b"\n")
         try:
             line = await asyncio.wait_for(self._process.stdout.readline(), START_TIMEOUT)
@@ -219,6 +235,13 @@ class LocalDynamoDB:
         # moto holds the socket now; the emulator's copy is not needed any more.
         self._socket.close()
         self._socket = None
+        # Keep reading moto's stdout: its denial reports must not fill the pipe.
+        self._pump = asyncio.ensure_future(self._read_output(self._process.stdout))
+
+    async def _read_output(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            if self.on_output is not None:
+                self.on_output(line.decode(errors="replace").rstrip("\n"))
 
     def client(self) -> Any:
         """A boto3 DynamoDB client on the local endpoint (for tests and table setup)."""
@@ -250,6 +273,7 @@ class LocalDynamoDB:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
+        pump, self._pump = self._pump, None
         assert process.stdin is not None
         process.stdin.close()  # moto exits on EOF
         try:
@@ -257,6 +281,8 @@ class LocalDynamoDB:
         except asyncio.TimeoutError:
             process.kill()
             await process.wait()
+        if pump is not None:
+            await asyncio.wait([pump], timeout=5)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

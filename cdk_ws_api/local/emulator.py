@@ -5,7 +5,9 @@ How handlers' boto3 reaches local services, with no code change:
 
 - DynamoDB: ``AWS_ENDPOINT_URL_DYNAMODB`` → the embedded moto server (tables created from
   the template; ``Ref`` of a table resolves to its local name). Every other AWS service goes
-  to moto too (``AWS_ENDPOINT_URL``), so nothing reaches the internet; credentials are fake.
+  to moto too (``AWS_ENDPOINT_URL``), so nothing reaches the internet; credentials are local,
+  one set per function standing for its execution role, whose policies are enforced in front
+  of moto and of ``@connections`` (``--iam``, see :mod:`.iam`).
   moto (about 80 MiB) is used only when the template has a table, a queue, a bus, a state
   machine, a stream or an AWS integration, and started on the first connection to its
   endpoint (see :mod:`.dynamodb`). Without a table,
@@ -40,9 +42,10 @@ from .event_sources import EventSources, SqsPoller
 from .exceptions import OptionError
 from .gateway import Gateway
 from .httpparse import HttpRequest
+from .iam.local import LocalIam
 from .integrations import LocalAws
 from .intrinsics import localize_urls
-from .invoke import INVOKE_PREFIX, InvokeApi
+from .invoke import INVOKE_PREFIX, InvokeApi, find_function
 from .management import HttpResponse, ManagementApi
 from .options import EmulatorOptions
 from .registry import Registry
@@ -97,10 +100,22 @@ class Emulator:
         self.options = options or EmulatorOptions()
         if access_log is None:
             access_log = (lambda line: None) if self.options.quiet else _default_access_log
-        self.dynamodb = LocalDynamoDB(region=app.api.region)
         self._on_output = on_output or _log_output
         #: What the gateway, ``@connections`` and the workers publish (see :mod:`.bus`).
         self.bus = EventBus()
+        #: Each function's calls checked against its role (``--iam``); denials are logged
+        #: and published on the bus as :class:`~.iam.local.IamDenialRecord`.
+        self.iam = LocalIam(
+            app.permissions,
+            mode=self.options.iam,
+            region=app.api.region,
+            account=app.api.account,
+            api_id=app.api.api_id,
+            bus=self.bus,
+        )
+        self.dynamodb = LocalDynamoDB(
+            region=app.api.region, iam=self.iam.moto_config(), on_output=self.iam.moto_output
+        )
         self._log = AccessLogger(access_log, self.bus)
         self.pools = WorkerPools({})
         self.registry = Registry()
@@ -143,7 +158,7 @@ class Emulator:
             region=app.api.region,
             account=app.api.account,
         )
-        self.router.mount(INVOKE_PREFIX, self.invoke_api.handle)
+        self.router.mount(INVOKE_PREFIX, self._invoke_plane)
         #: The browser console (``None`` with ``no_console``), on both planes.
         self.console: Console | None = None
         if not self.options.no_console:
@@ -162,9 +177,27 @@ class Emulator:
 
     async def _connections_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
         started = time.monotonic()
-        response = await self.management.handle(request.method, parts, request.body)
+        denied = self.iam.check_connections(request.method, parts, request.header("Authorization"))
+        if denied is None:
+            response = await self.management.handle(request.method, parts, request.body)
+        else:
+            status, headers, body = denied
+            response = HttpResponse(status, body, headers)
         self._log(request.method, "@connections", parts[-1], response.status, started)
         return response
+
+    async def _invoke_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
+        # lambda:InvokeFunction on the function's ARN, checked before the Invoke API runs.
+        if len(parts) > 3 and request.method == "POST":
+            started = time.monotonic()
+            key = find_function(self.app.functions, parts[3])
+            target = self.app.functions[key].arn if key is not None else parts[3]
+            denied = self.iam.check_invoke(target, request.header("Authorization"))
+            if denied is not None:
+                status, headers, body = denied
+                self._log(request.method, "(Invoke)", parts[3], status, started)
+                return HttpResponse(status, body, headers)
+        return await self.invoke_api.handle(request, parts)
 
     async def _unemulated_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
         started = time.monotonic()
@@ -243,9 +276,11 @@ class Emulator:
             # No moto: every AWS call is answered here with a clear error, never sent out.
             overrides["AWS_ENDPOINT_URL"] = f"http://{local}/{NO_SERVICE_PREFIX}"
         for logical_id, spec in self.app.functions.items():
-            env = worker_environment(spec, region=api.region, overrides=overrides)
+            # Each function's own credentials: they stand for its execution role.
+            own = {**overrides, **self.iam.credentials(logical_id)}
+            env = worker_environment(spec, region=api.region, overrides=own)
             for name, value in list(env.items()):
-                if name not in overrides:
+                if name not in own:
                     env[name] = localize_urls(value, domains)
             self.pools.add(
                 logical_id,

@@ -52,6 +52,8 @@ class OptionSpec:
     group: str | None = None
     #: The value's type when the default is ``None`` (``str`` otherwise inferred from it).
     kind: type = str
+    #: The only values allowed (``None``: any value of ``kind``).
+    choices: tuple[Any, ...] | None = None
 
     def check(self, name: str, value: Any) -> None:
         if value is None:
@@ -61,6 +63,9 @@ class OptionSpec:
             raise OptionError(
                 f"{name}: expected {self.kind.__name__}, got {type(value).__name__} {value!r}"
             )
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise OptionError(f"{name}: must be one of {allowed}, got {value!r}")
         if self.minimum is not None and value < self.minimum:
             raise OptionError(f"{name}: must be >= {self.minimum:g}, got {value!r}")
         if self.maximum is not None and value > self.maximum:
@@ -167,6 +172,15 @@ class EmulatorOptions:
         "let HTTP/HTTP_PROXY integrations call these hosts besides loopback, comma-separated "
         "(default: loopback only; a warning names each one allowed)",
         metavar="HOST[,HOST...]",
+    )
+    # -- IAM ----------------------------------------------------------------------------
+    #: Each function's AWS calls checked against its execution role's policies (:mod:`.iam`).
+    iam: str = _option(
+        "enforce",
+        "check each function's AWS calls against its execution role: enforce answers "
+        "AccessDeniedException, warn logs the denial and serves the call, off checks "
+        "nothing (default: %(default)s)",
+        choices=("enforce", "warn", "off"),
     )
     # -- output -------------------------------------------------------------------------
     quiet: bool = _option(False, "no access log lines")
@@ -276,6 +290,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, suppress_defaults: bool = 
             _flag(f.name),
             type=_argparse_type(f.name, spec),
             default=default,
+            choices=spec.choices,
             metavar=spec.metavar,
             help=spec.help,
         )

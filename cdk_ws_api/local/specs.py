@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .iam.model import Permissions
 
 __all__ = [
     "ApiSpec",
@@ -338,3 +341,6 @@ class LocalApp:
     #: The stack's ``Outputs`` with intrinsics resolved (the API's URLs still AWS-shaped;
     #: :func:`.intrinsics.localize_urls` turns them into the local ones).
     outputs: dict[str, str] = field(default_factory=dict)
+    #: Each function's execution role and identity policies (:mod:`.iam.model`); ``None``
+    #: (an app built by hand) means no function has its own credentials: nothing is denied.
+    permissions: Permissions | None = None

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .exceptions import IntrinsicError, NoWebSocketApiError
+from .iam.model import Permissions, read_permissions
 from .integrations import SUPPORTED_ACTIONS, is_loopback
 from .integrations.aws import parse_integration_uri
 from .intrinsics import Resolver
@@ -60,7 +61,7 @@ _STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 _STREAM = "AWS::Kinesis::Stream"
 _ESM = "AWS::Lambda::EventSourceMapping"
 
-# Types that are read, or that have no runtime behaviour to emulate (IAM is not enforced).
+# Types that are read, or that have no runtime behaviour to emulate (IAM: see .iam.model).
 _UNDERSTOOD = {
     _API,
     _FUNCTION,
@@ -259,6 +260,7 @@ class _StackReader:
         wanted |= {a.function for a in api.authorizers.values() if a.function}
         wanted |= {e.function for e in event_sources}
         functions, tables = self.read_functions_and_tables(wanted)
+        permissions = self.read_permissions(functions, tables)
         return LocalApp(
             stack=self.stack.name,
             api=api,
@@ -268,6 +270,7 @@ class _StackReader:
             outputs=self._read_outputs(),
             resources=resources,
             event_sources=[e for e in event_sources if e.function in functions],
+            permissions=permissions,
         )
 
     def read_functions_and_tables(
@@ -293,6 +296,22 @@ class _StackReader:
             if res.get("Type") in _TABLES
         ]
         return functions, tables
+
+    def read_permissions(
+        self, functions: Mapping[str, FunctionSpec], tables: list[TableSpec]
+    ) -> Permissions:
+        """Each of ``functions``' execution role and policies (:mod:`.iam.model`); what cannot
+        be known locally is added to the warnings."""
+        permissions = read_permissions(
+            self.resources,
+            self.resolver,
+            stack=self.stack.name,
+            account=self.stack.account,
+            functions={key: (spec.logical_id, spec.name) for key, spec in functions.items()},
+            tables={table.name: table.logical_id for table in tables},
+        )
+        self.warnings.extend(permissions.warnings)
+        return permissions
 
     def read_exports(self) -> dict[str, str]:
         """``Export.Name`` → local value of the stack's exported outputs (the ones that
@@ -866,13 +885,14 @@ def read_stack(
 
 def read_other_stack(
     stack: StackTemplate, *, exports: Mapping[str, str]
-) -> tuple[dict[str, FunctionSpec], list[TableSpec], list[str]]:
-    """The Python functions (keyed ``Stack/LogicalId``), tables and warnings of a stack that is
-    served alongside the API's, for the Invoke API and for the functions that other stacks'
-    code calls."""
+) -> tuple[dict[str, FunctionSpec], list[TableSpec], list[str], Permissions]:
+    """The Python functions (keyed ``Stack/LogicalId``), tables, warnings and the functions'
+    IAM permissions of a stack that is served alongside the API's, for the Invoke API and for
+    the functions that other stacks' code calls."""
     reader = _StackReader(stack, None, exports, key_prefix=f"{stack.display_name}/")
     functions, tables = reader.read_functions_and_tables(set())
-    return functions, tables, reader.warnings
+    permissions = reader.read_permissions(functions, tables)
+    return functions, tables, reader.warnings, permissions
 
 
 def read_exports(stack: StackTemplate, *, exports: Mapping[str, str]) -> dict[str, str]:

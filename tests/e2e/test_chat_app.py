@@ -22,9 +22,12 @@ pytestmark = pytest.mark.timeout(240)
 @pytest.fixture(scope="module")
 def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     output = tmp_path_factory.mktemp("chat-cdk-out")
-    emulator = start_emulator(["--output", str(output)], cwd=ROOT, timeout=180)
+    # Under --iam enforce: every call the example's handlers make must be granted.
+    args = ["--output", str(output), "--iam", "enforce"]
+    emulator = start_emulator(args, cwd=ROOT, timeout=180)
     yield emulator
     assert emulator.stop() == 0
+    assert "IAM denied" not in emulator.output, "the example stack's grants are incomplete"
 
 
 def _connection_table(chat: Emulator) -> Any:
