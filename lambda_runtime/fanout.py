@@ -311,7 +311,11 @@ def publish(
             invalid += 1
             continue
         encoded = json.dumps(connection_id, ensure_ascii=False)
-        cost = len(encoded.encode("utf-8", "surrogatepass")) + 1
+        try:
+            cost = len(encoded.encode("utf-8")) + 1
+        except UnicodeEncodeError:  # a lone surrogate: no URL (and no SQS body) can carry it
+            invalid += 1
+            continue
         if cost > budget:
             invalid += 1
             continue

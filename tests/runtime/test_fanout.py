@@ -142,6 +142,17 @@ def test_the_audience_is_streamed_not_held(queue: str, sqs: Any) -> None:
     assert sum(len(json.loads(m["Body"])["ids"]) for m in _drain(sqs, queue)) == 3_000
 
 
+def test_ids_no_message_can_carry_are_skipped_and_counted(
+    queue: str, sqs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audience: list[Any] = ["a=", "", "\ud800", 7, "x" * 300_000, "b="]
+    fanout.publish("x", connection_ids=audience)
+    (message,) = [json.loads(m["Body"]) for m in _drain(sqs, queue)]
+    assert message["ids"] == ["a=", "b="]
+    (metric,) = _metrics(capsys.readouterr().out, "published")
+    assert (metric["Connections"], metric["Invalid"]) == (2, 4)
+
+
 def test_over_128_kib_is_refused_before_anything_is_queued(queue: str, sqs: Any) -> None:
     with pytest.raises(PayloadTooLargeError):
         fanout.publish("x" * (131072 + 1), connection_ids=["a="])
