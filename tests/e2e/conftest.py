@@ -11,6 +11,11 @@ from e2e_harness import PLAIN_STACK_APP, Emulator, start_emulator, synth
 
 HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_app.py"
 
+# A user's project, copied and run by test_testing_helper.py in its own directory; collected
+# from here it would serve the repository's app.py and put its own app.py on sys.path ahead
+# of the example's (tests/test_example_stack.py imports that as ``app``).
+collect_ignore = ["outside_project"]
+
 
 @pytest.fixture(scope="session")
 def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
