@@ -40,12 +40,14 @@ install: $(PY_STAMP) $(NODE_STAMP)
 synth: install
 	npx --no-install cdk synth --quiet
 
-# Serves cdk.out locally: prints the URLs, routes, functions, tables and stack outputs, then one
-# access-log line per event. PORT=... to change the port; Ctrl-C stops it cleanly.
+# Synthesizes app.py (asset staging disabled) and serves it locally with --watch: prints the URLs,
+# routes, functions, tables and stack outputs, then one access-log line per event; an edited
+# handler runs on the next message without reconnecting. PORT=... to change the port; Ctrl-C
+# stops it cleanly.
 PORT ?= 3001
 # web/ (the chat page) is served at http://127.0.0.1:$(PORT)/, the console at /_console/.
-run: synth
-	$(BIN)/cdk-ws-api local --assembly cdk.out --port $(PORT) --static web
+run: install
+	$(BIN)/cdk-ws-api local --watch --port $(PORT) --static web
 
 lint: install
 	$(BIN)/ruff check .

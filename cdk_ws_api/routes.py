@@ -23,6 +23,8 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 
+from lambda_runtime.env import CONNECT_ROUTE, DEFAULT_ROUTE, DISCONNECT_ROUTE
+
 from ._nag import acknowledge
 from .authorizers import IamAuthorizer, LambdaRequestAuthorizer, to_route_authorizer
 from .errors import ProblemCollector
@@ -55,9 +57,7 @@ __all__ = [
     "to_route_options",
 ]
 
-CONNECT = "$connect"
-DISCONNECT = "$disconnect"
-DEFAULT = "$default"
+CONNECT, DISCONNECT, DEFAULT = CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE
 PREDEFINED_ROUTE_KEYS = (CONNECT, DISCONNECT, DEFAULT)
 
 #: Default route selection expression of every API (the AWS console default).

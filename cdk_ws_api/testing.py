@@ -217,21 +217,22 @@ def _alive(pid: int) -> bool:
 
 def _assembly_of(
     source: Any, options: Any, scratch: contextlib.ExitStack, cwd: Path
-) -> tuple[Path, str | None]:
-    """(assembly directory, stack to serve) for what :func:`serve` was given."""
+) -> tuple[Path, str | None, Path | None]:
+    """(assembly directory, stack to serve, project directory when synthesized here) for
+    what :func:`serve` was given."""
     from cdk_ws_api.local.exceptions import SynthError
     from cdk_ws_api.local.synth import assembly_for
 
     if source is None and (options.app or options.assembly):
-        return assembly_for(options, scratch, cwd=cwd), options.stack
+        return assembly_for(options, scratch, cwd=cwd), options.stack, cwd
     if source is None:
         source = cwd
     if isinstance(source, (str, Path)):
         path = (cwd / source).resolve()
         if (path / "manifest.json").is_file():
-            return path, options.stack
+            return path, options.stack, None
         if (path / "cdk.json").is_file():
-            return assembly_for(options, scratch, cwd=path), options.stack
+            return assembly_for(options, scratch, cwd=path), options.stack, path
         raise LocalApiError(
             f"{path}: neither a cloud assembly (no manifest.json) nor a CDK project "
             "(no cdk.json); pass an App, a Stack, a project directory or an assembly"
@@ -239,7 +240,7 @@ def _assembly_of(
     synth = getattr(source, "synth", None)
     if callable(synth) and not hasattr(source, "artifact_id"):  # an App or a Stage
         try:
-            return Path(synth().directory), options.stack
+            return Path(synth().directory), options.stack, None
         except Exception as exc:
             raise SynthError(f"synthesizing {source!r} failed: {exc}") from exc
     if hasattr(source, "artifact_id") and hasattr(source, "node"):  # a Stack
@@ -249,7 +250,7 @@ def _assembly_of(
             directory = Stage.of(source).synth().directory  # type: ignore[union-attr]
         except Exception as exc:
             raise SynthError(f"synthesizing {source!r} failed: {exc}") from exc
-        return Path(directory), str(source.artifact_id)
+        return Path(directory), str(source.artifact_id), None
     raise LocalApiError(
         f"cannot serve {source!r}: expected an aws_cdk.App or Stack, a project directory "
         "(cdk.json) or a cloud assembly directory"
@@ -260,6 +261,17 @@ def _assembly_of(
 class _Captured:
     access_log: list[str] = field(default_factory=list)
     output: list[OutputLine] = field(default_factory=list)
+    #: Both, in arrival order, as ``cdk-ws-api local`` prints them.
+    lines: list[str] = field(default_factory=list)
+
+    def access(self, line: str) -> None:
+        self.access_log.append(line)
+        self.lines.append(line)
+
+    def printed(self, function: str, line: str) -> None:
+        output = OutputLine(function, line)
+        self.output.append(output)
+        self.lines.append(str(output))
 
 
 class LocalApi:
@@ -318,6 +330,22 @@ class LocalApi:
         """What the handlers printed since the last :meth:`clear` / :meth:`reset`."""
         return list(self._captured.output)
 
+    @property
+    def log(self) -> str:
+        """Access-log lines and ``[function] line`` handler output since the last
+        :meth:`clear`, in arrival order, one per line: what ``cdk-ws-api local`` prints."""
+        return "\n".join(self._captured.lines)
+
+    @property
+    def banner(self) -> str:
+        """What ``cdk-ws-api local`` prints at start: URLs, routes, functions, warnings."""
+        from cdk_ws_api.local.cli import describe
+
+        emulator = self._emulator
+        return describe(
+            self.app, emulator.websocket_url, emulator.management_url, emulator.dynamodb.endpoint
+        )
+
     def printed(self, function: str | None = None) -> list[str]:
         """The lines printed by ``function`` (its name, logical id or construct path's last
         part), or by every function."""
@@ -335,7 +363,7 @@ class LocalApi:
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while True:
-            for line in [*self._captured.access_log, *map(str, self._captured.output)]:
+            for line in list(self._captured.lines):
                 if regex.search(line):
                     return line
             if time.monotonic() >= deadline:
@@ -347,6 +375,7 @@ class LocalApi:
         """Forget the captured access-log lines and handler output."""
         self._captured.access_log.clear()
         self._captured.output.clear()
+        self._captured.lines.clear()
 
     # -- clients ------------------------------------------------------------------------
 
@@ -542,14 +571,16 @@ def start(source: Any = None, *, cwd: str | Path | None = None, **options: Any) 
     here = Path.cwd() if cwd is None else Path(cwd)
     scratch = contextlib.ExitStack()
     try:
-        assembly, stack = _assembly_of(source, config, scratch, here)
+        assembly, stack, project = _assembly_of(source, config, scratch, here)
         app = load_app(assembly, stack=stack, stage=config.stage)
         captured = _Captured()
         emulator = Emulator(
             app,
             config,
-            access_log=captured.access_log.append,
-            on_output=lambda function, line: captured.output.append(OutputLine(function, line)),
+            access_log=captured.access,
+            on_output=captured.printed,
+            project=project,
+            report=captured.lines.append,
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="cdk-ws-api-local", daemon=True)

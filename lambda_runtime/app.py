@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import sys
 
+from .env import CONNECT_ROUTE, DEFAULT_ROUTE, DISCONNECT_ROUTE
 from .events import ConnectEvent, DisconnectEvent, MessageEvent, _safe_repr, parse_event
 from .exceptions import Reject
 
@@ -53,9 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reject", "Response", "Router", "WebSocketApp"]
 
-CONNECT = "$connect"
-DISCONNECT = "$disconnect"
-DEFAULT = "$default"
+CONNECT, DISCONNECT, DEFAULT = CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE
 
 _CO_VARARGS = 0x04
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 
 from . import _aws
-from .env import MANAGEMENT_ENDPOINT
+from .env import MANAGEMENT_ENDPOINT, MESSAGE_BYTES
 from .events import WebSocketEvent, parse_event
 from .exceptions import (
     ConfigurationError,
@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 #: Largest payload ``PostToConnection`` accepts (the service model's ``Data`` max: 128 KiB).
-MAX_PAYLOAD_BYTES = 131072
+MAX_PAYLOAD_BYTES = MESSAGE_BYTES
 
 _MAX_BACKOFF_SECONDS = 2.0
 

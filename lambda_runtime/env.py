@@ -26,14 +26,18 @@ __all__ = [
     "CONNECTION_GROUP_INDEX",
     "CONNECTION_TABLE",
     "CONNECTION_TTL_ATTRIBUTE",
+    "CONNECT_ROUTE",
     "DEFAULT_GROUP_ATTRIBUTE",
     "DEFAULT_GROUP_INDEX",
+    "DEFAULT_ROUTE",
     "DEFAULT_TTL_ATTRIBUTE",
+    "DISCONNECT_ROUTE",
     "FANOUT_CONCURRENCY",
     "FANOUT_MARKER_PREFIX",
     "FANOUT_QUEUE_URL",
     "FANOUT_RATE",
     "MANAGEMENT_ENDPOINT",
+    "MESSAGE_BYTES",
     "PARTITION_KEY",
     "REWRITE_URL_ATTRIBUTE",
 ]
@@ -51,6 +55,15 @@ FANOUT_CONCURRENCY = "WS_API_FANOUT_CONCURRENCY"
 #: fanout``); ``ConnectionStore.ids()`` skips the items whose key starts with it. API Gateway's
 #: connection ids are base64 (letters, digits, ``+/=``), so they never start with ``#``.
 FANOUT_MARKER_PREFIX = "#fanout#"
+
+#: API Gateway's predefined route keys (constructs, emulator and runtime router use these).
+CONNECT_ROUTE = "$connect"
+DISCONNECT_ROUTE = "$disconnect"
+DEFAULT_ROUTE = "$default"
+
+#: API Gateway's WebSocket message quota, also the ``PostToConnection`` ``Data`` maximum of the
+#: service model: 128 KiB.
+MESSAGE_BYTES = 128 * 1024
 
 #: Partition key of every connection table (string attribute).
 PARTITION_KEY = "connectionId"

@@ -16,6 +16,7 @@ import importlib.util
 import logging
 import signal
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import options
@@ -148,7 +149,9 @@ async def _serve(app: LocalApp, config: EmulatorOptions) -> int:
     # websockets and the servers are imported only when serving, not for --help or errors
     from .emulator import Emulator
 
-    emulator = Emulator(app, config)
+    # Under --watch the app's own directory is watched too when the emulator synthesized it.
+    project = Path.cwd() if config.watch and config.assembly is None else None
+    emulator = Emulator(app, config, project=project, report=lambda line: print(line, flush=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

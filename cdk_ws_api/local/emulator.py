@@ -32,7 +32,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from lambda_runtime.env import MANAGEMENT_ENDPOINT  # one wheel ships both packages
 
 from .assembly import LocalApp
 from .bus import EventBus, OutputRecord
@@ -47,22 +50,18 @@ from .integrations import LocalAws
 from .intrinsics import localize_urls
 from .invoke import INVOKE_PREFIX, InvokeApi, find_function
 from .management import HttpResponse, ManagementApi
+from .management.urls import CONNECTIONS_SEGMENT
 from .options import EmulatorOptions
 from .registry import Registry
 from .router import AccessLog, AccessLogger, HttpRouter, forbidden, json_response
 from .unemulated import service_of, unemulated_service_response
+from .watch import Watcher
+from .worker_entry import REWRITES_ENV
 from .workers import OutputSink, WorkerPool, WorkerPools, worker_environment
 
 __all__ = ["NO_SERVICE_PREFIX", "OTHER_API_PREFIX", "Emulator", "EmulatorOptions"]
 
 logger = logging.getLogger("cdk_ws_api.local")
-
-# lambda_runtime owns the variable's name; reading it here keeps one definition.
-try:
-    from lambda_runtime.env import MANAGEMENT_ENDPOINT
-except ImportError:  # pragma: no cover - the emulator installed without the runtime
-    MANAGEMENT_ENDPOINT = "WS_API_MANAGEMENT_ENDPOINT"
-
 
 #: Path prefix of ``@connections`` calls addressed to an API this emulator does not serve.
 OTHER_API_PREFIX = "-other-api-"
@@ -95,8 +94,14 @@ class Emulator:
         *,
         access_log: AccessLog | None = None,
         on_output: OutputSink | None = None,
+        project: Path | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
+        #: The app's directory, watched with the functions' folders under ``--watch``.
+        self.project = project
+        self.watcher: Watcher | None = None
+        self._report = report or (lambda line: logger.info("%s", line))
         self.options = options or EmulatorOptions()
         if access_log is None:
             access_log = (lambda line: None) if self.options.quiet else _default_access_log
@@ -149,7 +154,7 @@ class Emulator:
                 "leave this machine"
             )
         self.event_sources = EventSources([])
-        self.router.mount("/*/@connections", self._connections_plane)
+        self.router.mount(f"/*/{CONNECTIONS_SEGMENT}", self._connections_plane)
         self.router.mount(f"/{NO_SERVICE_PREFIX}", self._unemulated_plane)
         self.invoke_api = InvokeApi(
             lambda: self.app.functions,
@@ -183,7 +188,7 @@ class Emulator:
         else:
             status, headers, body = denied
             response = HttpResponse(status, body, headers)
-        self._log(request.method, "@connections", parts[-1], response.status, started)
+        self._log(request.method, CONNECTIONS_SEGMENT, parts[-1], response.status, started)
         return response
 
     async def _invoke_plane(self, request: HttpRequest, parts: list[str]) -> HttpResponse:
@@ -270,7 +275,7 @@ class Emulator:
             "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
             # The Invoke API on this port: a function invoking another stays local.
             "AWS_ENDPOINT_URL_LAMBDA": f"http://{local}",
-            "CDK_WS_API_LOCAL_REWRITES": json.dumps(rewrites),
+            REWRITES_ENV: json.dumps(rewrites),
         }
         if self.dynamodb.endpoint is None:
             # No moto: every AWS call is answered here with a clear error, never sent out.
@@ -293,7 +298,6 @@ class Emulator:
                     bus=self.bus,
                 ),
             )
-
         self.event_sources = EventSources(
             [
                 SqsPoller(mapping, self.aws, self._invoke_function, account=api.account)
@@ -302,6 +306,8 @@ class Emulator:
             ]
         )
         self.event_sources.start()
+        if self.options.watch:
+            await self._start_watching()
 
     async def _invoke_function(self, function: str, event: object) -> object:
         # Event sources invoke with the function's own timeout, not the integration's.
@@ -315,7 +321,16 @@ class Emulator:
         if self.bus.active:
             self.bus.publish(OutputRecord(function, line, time.time()))
 
+    async def _start_watching(self) -> None:
+        self.watcher = Watcher(
+            lambda: self.app.functions, self.pools, project=self.project, report=self._report
+        )
+        await self.watcher.start()
+        self._report("watching: " + ", ".join(str(p) for p in self.watcher.folders()))
+
     async def stop(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.stop()
         try:
             await self.event_sources.stop()
             if self.console is not None:

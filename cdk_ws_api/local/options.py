@@ -8,7 +8,7 @@ Values are checked when the object is built: a wrong type or a value outside its
 :class:`~.exceptions.OptionError` naming the option and the rule (argparse turns it into its
 usual ``error: argument --port: ...`` line).
 
-Pure: imports only the standard library.
+Pure: imports only the standard library (and ``lambda_runtime.env``, which imports nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from lambda_runtime.env import MESSAGE_BYTES as _MESSAGE_BYTES
 
 from .exceptions import OptionError
 
@@ -34,9 +36,9 @@ __all__ = [
 #: API Gateway's WebSocket frame quota: a larger incoming frame closes with 1009, larger
 #: outgoing messages are split into frames of this size.
 FRAME_BYTES = 32 * 1024
-#: API Gateway's WebSocket message quota (128 KiB): a larger incoming message closes with 1009,
-#: a larger ``PostToConnection`` payload gets 413.
-MESSAGE_BYTES = 128 * 1024
+#: API Gateway's WebSocket message quota (128 KiB, defined by ``lambda_runtime.env``): a larger
+#: incoming message closes with 1009, a larger ``PostToConnection`` payload gets 413.
+MESSAGE_BYTES = _MESSAGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,12 @@ class EmulatorOptions:
         "AccessDeniedException, warn logs the denial and serves the call, off checks "
         "nothing (default: %(default)s)",
         choices=("enforce", "warn", "off"),
+    )
+    # -- development loop ----------------------------------------------------------------
+    watch: bool = _option(
+        False,
+        "replace a function's warm workers when a file of its code or layers changes "
+        "(the app is synthesized with asset staging disabled, so code runs from its source)",
     )
     # -- output -------------------------------------------------------------------------
     quiet: bool = _option(False, "no access log lines")

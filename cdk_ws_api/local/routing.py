@@ -16,11 +16,11 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from lambda_runtime.env import CONNECT_ROUTE, DEFAULT_ROUTE, DISCONNECT_ROUTE
+
 __all__ = ["CONNECT", "DEFAULT", "DISCONNECT", "evaluate_expression", "select_route"]
 
-CONNECT = "$connect"
-DISCONNECT = "$disconnect"
-DEFAULT = "$default"
+CONNECT, DISCONNECT, DEFAULT = CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE
 
 _TEMPLATE_PART = re.compile(r"\$\{request\.body\.([^}]+)\}")
 _PLAIN = re.compile(r"^\$request\.body\.(.+)$")

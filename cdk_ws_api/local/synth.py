@@ -57,8 +57,18 @@ def _context(directory: Path) -> dict[str, object]:
     return context
 
 
+#: Under ``--watch``: assets are not copied into the assembly, so a function's code folder is
+#: its source folder (the context SAM CLI passes to CDK apps).
+WATCH_CONTEXT: dict[str, object] = {"aws:cdk:disable-asset-staging": True}
+
+
 def synthesize(
-    app: str, outdir: str | Path, *, cwd: str | Path = ".", timeout: float = 300
+    app: str,
+    outdir: str | Path,
+    *,
+    cwd: str | Path = ".",
+    timeout: float = 300,
+    context: dict[str, object] | None = None,
 ) -> Path:
     """Run ``app`` with ``CDK_OUTDIR=outdir`` and return the assembly directory.
 
@@ -69,7 +79,7 @@ def synthesize(
     env = dict(os.environ)
     env["CDK_OUTDIR"] = str(outdir)
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    env["CDK_CONTEXT_JSON"] = json.dumps(_context(Path(cwd)))
+    env["CDK_CONTEXT_JSON"] = json.dumps({**_context(Path(cwd)), **(context or {})})
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     try:
         completed = subprocess.run(
@@ -107,5 +117,7 @@ def assembly_for(
     outdir = options.output or scratch.enter_context(
         tempfile.TemporaryDirectory(prefix="cdk-ws-api-")
     )
-    announce(f"synthesizing: {command}")
-    return synthesize(command, outdir, cwd=cwd)
+    announce(
+        f"synthesizing: {command}" + (" (asset staging disabled: --watch)" if options.watch else "")
+    )
+    return synthesize(command, outdir, cwd=cwd, context=WATCH_CONTEXT if options.watch else None)

@@ -43,6 +43,11 @@ from urllib.parse import urlsplit
 __all__ = ["LambdaContext", "main"]
 
 _HEADER = struct.Struct(">I")
+#: Environment of a worker set by its parent (``workers.py``, ``emulator.py``): the function's
+#: ARN (``context.invoked_function_arn``) and the JSON host → local base URL map of the hook.
+FUNCTION_ARN_ENV = "CDK_WS_API_LOCAL_FUNCTION_ARN"
+REWRITES_ENV = "CDK_WS_API_LOCAL_REWRITES"
+_HERE = os.path.dirname(os.path.abspath(__file__))
 #: Starts the line ending an invocation's output (see the module docstring); a record
 #: separator no handler prints by accident. The parent reads it from here.
 END_MARK = "\x1ecdk-ws-api-end "
@@ -56,7 +61,7 @@ class LambdaContext:
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        self.invoked_function_arn = os.environ.get("CDK_WS_API_LOCAL_FUNCTION_ARN", "")
+        self.invoked_function_arn = os.environ.get(FUNCTION_ARN_ENV, "")
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self.identity = None
@@ -127,6 +132,18 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _runtime_env() -> ModuleType:
+    """``lambda_runtime/env.py`` of this installation, loaded by its path: it imports nothing,
+    and the handler's own ``lambda_runtime`` (its layer, maybe another version) must not be
+    imported before the handler is."""
+    path = os.path.join(os.path.dirname(os.path.dirname(_HERE)), "lambda_runtime", "env.py")
+    spec = importlib.util.spec_from_file_location("_cdk_ws_api_runtime_env", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
     if not rewrites:
         return
@@ -146,9 +163,8 @@ def _install_endpoint_rewrites(rewrites: dict[str, str]) -> None:
         request.url = moved(request.url)
 
     # How lambda_runtime's broadcast, which sends without botocore, learns where this hook
-    # moves a URL (lambda_runtime._signed.REWRITE_URL_ATTRIBUTE; not imported: a worker
-    # imports nothing of the handler's).
-    rewrite.cdk_ws_api_rewrite_url = moved  # type: ignore[attr-defined]
+    # moves a URL: the attribute named by lambda_runtime.env.REWRITE_URL_ATTRIBUTE.
+    setattr(rewrite, _runtime_env().REWRITE_URL_ATTRIBUTE, moved)
 
     def register(handlers: ModuleType) -> None:
         # Builtin handlers are registered on every botocore session, including ones the
@@ -172,13 +188,12 @@ def _load_handler() -> Any:
 def main(argv: list[str]) -> int:
     # Running this file puts its own directory first on sys.path; a handler module named like
     # an emulator module (events.py, policy.py...) must win, as on Lambda.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
     task_root = os.environ.get("LAMBDA_TASK_ROOT")
     if task_root:
         os.chdir(task_root)
     sock = socket.socket(fileno=int(argv[1]))
-    _install_endpoint_rewrites(json.loads(os.environ.pop("CDK_WS_API_LOCAL_REWRITES", "{}")))
+    _install_endpoint_rewrites(json.loads(os.environ.pop(REWRITES_ENV, "{}")))
     try:
         handler = _load_handler()
     except BaseException as exc:  # report any import failure, SyntaxError and SystemExit too

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from .bus import EventBus, InvocationRecord
 from .exceptions import FunctionError, FunctionTimeoutError, InvocationError, WorkerCrashedError
 from .specs import FunctionSpec
-from .worker_entry import END_MARK
+from .worker_entry import END_MARK, FUNCTION_ARN_ENV
 
 __all__ = [
     "Invocation",
@@ -509,7 +509,7 @@ def worker_environment(
             "PYTHONPATH": os.pathsep.join(python_path),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "CDK_WS_API_LOCAL_FUNCTION_ARN": spec.arn,
+            FUNCTION_ARN_ENV: spec.arn,
         }
     )
     env.update(spec.environment)

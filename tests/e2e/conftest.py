@@ -1,5 +1,5 @@
-"""Fixtures of the end-to-end tests: the plain L2 stack, synthesized once per session, and
-emulators serving it."""
+"""Fixtures of the end-to-end tests: the plain L2 stack, synthesized once per session, served
+with the public helper (``cdk_ws_api.testing``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import PLAIN_STACK_APP, Emulator, start_emulator, synth
+from cli_process import Emulator, start_emulator
+from e2e_helpers import PLAIN_STACK_APP, synth
+
+from cdk_ws_api.testing import LocalApi, serve
+
+#: A user's project, copied to a temporary directory and tested there by test_testing_helper.
+collect_ignore = ["outside_project", "watch_project"]
 
 HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_app.py"
 
@@ -23,11 +29,10 @@ def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def plain(plain_assembly: Path) -> Iterator[Emulator]:
+def plain(plain_assembly: Path) -> Iterator[LocalApi]:
     """The plain stack served with AWS's limits (timeouts shortened where tests need it)."""
-    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
-    yield emulator
-    assert emulator.stop() == 0
+    with serve(plain_assembly, stack="PlainStack") as api:
+        yield api
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +43,8 @@ def hostile_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hostile(hostile_assembly: Path) -> Iterator[Emulator]:
-    """``HostileStack`` served with a 2 s request timeout (the default is 10 s)."""
+    """``HostileStack`` served by a real ``cdk-ws-api local`` process (its memory is measured)
+    with a 2 s request timeout (the default is 10 s)."""
     emulator = start_emulator(["--assembly", str(hostile_assembly), "--header-timeout", "2"])
     yield emulator
     assert emulator.stop() == 0

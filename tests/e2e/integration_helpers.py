@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
-from e2e_harness import Emulator, recv_json
+from e2e_helpers import recv_json
+
+from cdk_ws_api.testing import LocalApi
 
 __all__ = ["Seen", "ask", "aws_client", "serve_json"]
 
@@ -58,6 +60,6 @@ def ask(ws: Any, **body: Any) -> Any:
     return recv_json(ws, timeout=30)
 
 
-def aws_client(emulator: Emulator, service: str) -> Any:
+def aws_client(emulator: LocalApi, service: str) -> Any:
     """A boto3 client of ``service`` on the emulator's embedded moto server."""
     return boto3.client(service, endpoint_url=emulator.dynamodb_url, region_name="us-east-1")

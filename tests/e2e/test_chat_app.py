@@ -1,4 +1,5 @@
-"""End to end on the example chat app (``app.py`` + ``handlers/``), served the way ``make run``
+"""End to end on the example chat app (``app.py`` + ``handlers/``), served through
+``cdk_ws_api.testing`` from the project directory the way ``make run``
 serves it: ``cdk-ws-api local`` in the project directory, synthesizing the ``app`` of
 ``cdk.json``."""
 
@@ -11,31 +12,30 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e_harness import ROOT, Emulator, recv_json, start_emulator
+from e2e_helpers import ROOT, recv_json
 from websockets.exceptions import InvalidStatus
 
+from cdk_ws_api.testing import LocalApi, serve
 from lambda_runtime.env import DEFAULT_GROUP_ATTRIBUTE as GROUP_ATTRIBUTE
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
-def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
     output = tmp_path_factory.mktemp("chat-cdk-out")
     # Under --iam enforce: every call the example's handlers make must be granted.
-    args = ["--output", str(output), "--iam", "enforce"]
-    emulator = start_emulator(args, cwd=ROOT, timeout=180)
-    yield emulator
-    assert emulator.stop() == 0
-    assert "IAM denied" not in emulator.output, "the example stack's grants are incomplete"
+    with serve(ROOT, output=str(output), iam="enforce") as api:
+        yield api
+        assert "IAM denied" not in api.log, "the example stack's grants are incomplete"
 
 
-def _connection_table(chat: Emulator) -> Any:
-    resource = chat.dynamodb()
+def _connection_table(chat: LocalApi) -> Any:
+    resource = chat.dynamodb
     return resource.Table(next(t.name for t in resource.tables.all() if "Connection" in t.name))
 
 
-def _wait_members(chat: Emulator, count: int) -> None:
+def _wait_members(chat: LocalApi, count: int) -> None:
     table = _connection_table(chat)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -51,7 +51,7 @@ def _wait_quiet(ws: object) -> None:
         ws.recv(timeout=0.7)  # type: ignore[attr-defined]
 
 
-def test_chat_across_clients_and_rooms(chat: Emulator) -> None:
+def test_chat_across_clients_and_rooms(chat: LocalApi) -> None:
     with (
         chat.connect("token=demo-alice") as alice,
         chat.connect("token=demo-bob") as bob,
@@ -78,7 +78,7 @@ def test_chat_across_clients_and_rooms(chat: Emulator) -> None:
         assert recv_json(alice)["text"] == "still here?"
 
 
-def test_ping_is_answered_by_its_mock_integration(chat: Emulator) -> None:
+def test_ping_is_answered_by_its_mock_integration(chat: LocalApi) -> None:
     # No function runs: the MockIntegration's mapping template is evaluated by the emulator.
     with chat.connect("token=demo-alice") as ws:
         ws.send(json.dumps({"action": "whoami"}))
@@ -87,10 +87,10 @@ def test_ping_is_answered_by_its_mock_integration(chat: Emulator) -> None:
         pong = recv_json(ws)
     assert pong["action"] == "pong" and pong["connectionId"] == me["connectionId"]
     assert pong["requestTime"].endswith("+0000")
-    assert "ping             -> MOCK  [route response]" in chat.output
+    assert "ping             -> MOCK  [route response]" in chat.banner
 
 
-def test_default_route_explains_actions(chat: Emulator) -> None:
+def test_default_route_explains_actions(chat: LocalApi) -> None:
     with chat.connect("token=demo-dave") as ws:
         ws.send("hello?")
         answer = recv_json(ws)
@@ -98,36 +98,36 @@ def test_default_route_explains_actions(chat: Emulator) -> None:
 
 
 @pytest.mark.parametrize(("query", "status"), [("", 401), ("token=nope", 403)])
-def test_chat_rejects_bad_tokens(chat: Emulator, query: str, status: int) -> None:
+def test_chat_rejects_bad_tokens(chat: LocalApi, query: str, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
         chat.connect(query)
     assert info.value.response.status_code == status
 
 
-def test_chat_connection_records_are_cleaned_up(chat: Emulator) -> None:
+def test_chat_connection_records_are_cleaned_up(chat: LocalApi) -> None:
     with chat.connect("token=demo-erin") as ws:
         ws.send(json.dumps({"action": "whoami"}))
         connection_id = recv_json(ws)["connectionId"]
-    client = chat.management()
+    client = chat.management_client()
     with pytest.raises(client.exceptions.GoneException):
         client.get_connection(ConnectionId=connection_id)
     table = _connection_table(chat)
     # generous: a loaded 2-core CI machine can take seconds to run $disconnect
     deadline = time.monotonic() + 30
     while "Item" in table.get_item(Key={"connectionId": connection_id}):
-        assert time.monotonic() < deadline, "$disconnect left the record:\n" + chat.output[-3000:]
+        assert time.monotonic() < deadline, "$disconnect left the record:\n" + chat.log[-3000:]
         time.sleep(0.1)
 
 
-def test_banner_shows_the_stack_outputs_with_local_values(chat: Emulator) -> None:
+def test_banner_shows_the_stack_outputs_with_local_values(chat: LocalApi) -> None:
     # The CfnOutputs of the stack, resolved and pointed at the emulator (what `make run` shows).
-    banner = chat.output
+    banner = chat.banner
     assert re.search(r"WebSocketUrl\w*\s+ws://127\.0\.0\.1:\d+/production$", banner, re.M)
     assert re.search(r"CallbackUrl\w*\s+http://127\.0\.0\.1:\d+/production$", banner, re.M)
     assert re.search(r"ConnectionTableName\w*\s+CdkWsApiChat-\S+$", banner, re.M)
 
 
-def test_join_then_send_on_one_connection_needs_no_wait(chat: Emulator) -> None:
+def test_join_then_send_on_one_connection_needs_no_wait(chat: LocalApi) -> None:
     # One connection's messages are handled in order: its join is stored before its send runs.
     with chat.connect("token=demo-frank") as ws:
         ws.send(json.dumps({"action": "join", "room": "solo"}))

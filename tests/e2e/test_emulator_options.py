@@ -11,63 +11,56 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
-from e2e_harness import ROOT, Emulator, descendants, recv_json, start_emulator
+from cli_process import start_emulator
+from e2e_helpers import ROOT, audit, recv_json
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from cdk_ws_api.testing import LocalApi, child_processes, serve
 
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def short_lived(plain_assembly: Path) -> Iterator[Emulator]:
-    emulator = start_emulator(
-        [
-            "--assembly",
-            str(plain_assembly),
-            "--stack",
-            "PlainStack",
-            "--idle-timeout",
-            "2.5",
-            "--integration-timeout",
-            "1.2",
-            "--max-duration",
-            "5",
-        ]
-    )
-    # Warm the functions: cold starts must not count against the short timeouts below.
-    for _ in range(5):
-        try:
-            with emulator.connect("token=allow-warm") as ws:
-                for action in ("echo", "crash"):
-                    ws.send(json.dumps({"action": action}))
-                    recv_json(ws)
-            break
-        except InvalidStatus:
-            time.sleep(0.5)
-    yield emulator
-    assert emulator.stop() == 0
+def short_lived(plain_assembly: Path) -> Iterator[LocalApi]:
+    with serve(
+        plain_assembly,
+        stack="PlainStack",
+        idle_timeout=2.5,
+        integration_timeout=1.2,
+        max_duration=5.0,
+    ) as emulator:
+        # Warm the functions: cold starts (and moto's start, slow on a loaded machine) must not
+        # count against the short timeouts below.
+        for _ in range(40):
+            try:
+                with emulator.connect("token=allow-warm") as ws:
+                    for action in ("echo", "crash"):
+                        ws.send(json.dumps({"action": action}))
+                        recv_json(ws)
+                break
+            except InvalidStatus:
+                time.sleep(0.5)
+        yield emulator
 
 
 def test_no_default_route_answers_forbidden_frame(plain_assembly: Path) -> None:
-    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "NoDefaultStack"])
-    try:
+    with serve(plain_assembly, stack="NoDefaultStack") as emulator, emulator.connect() as ws:
         assert emulator.ws_url.endswith("/v1")
-        with emulator.connect() as ws:
-            ws.send(json.dumps({"action": "ping", "n": 1}))  # inline (Code.ZipFile) function
-            assert json.loads(recv_json(ws)["pong"]) == {"action": "ping", "n": 1}
-            ws.send(json.dumps({"action": "unknown"}))
-            error = recv_json(ws)
-            assert error["message"] == "Forbidden"
-            assert set(error) == {"message", "connectionId", "requestId"}
-            ws.send("not json")
-            assert recv_json(ws)["message"] == "Forbidden"
-            ws.send(json.dumps({"action": "ping"}))  # still open
-            assert "pong" in recv_json(ws)
-    finally:
-        assert emulator.stop() == 0
+        ws.send(json.dumps({"action": "ping", "n": 1}))  # inline (Code.ZipFile) function
+        assert json.loads(recv_json(ws)["pong"]) == {"action": "ping", "n": 1}
+        ws.send(json.dumps({"action": "unknown"}))
+        error = recv_json(ws)
+        assert error["message"] == "Forbidden"
+        assert set(error) == {"message", "connectionId", "requestId"}
+        ws.send("not json")
+        assert recv_json(ws)["message"] == "Forbidden"
+        ws.send(json.dumps({"action": "ping"}))  # still open
+        assert "pong" in recv_json(ws)
 
 
-def test_idle_connection_is_closed_with_1001(short_lived: Emulator) -> None:
+def test_idle_connection_is_closed_with_1001(short_lived: LocalApi) -> None:
     with short_lived.connect("token=allow-idle") as ws:
         ws.send(json.dumps({"action": "echo"}))
         connection_id = recv_json(ws)["event"]["requestContext"]["connectionId"]
@@ -76,11 +69,11 @@ def test_idle_connection_is_closed_with_1001(short_lived: Emulator) -> None:
             ws.recv(timeout=10)
         assert 2.3 < time.monotonic() - started < 4.9
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-    item = short_lived.audit(f"disconnect#{connection_id}")
+    item = audit(short_lived, f"disconnect#{connection_id}")
     assert item["code"] == 1001 and item["reason"] == "Going away"
 
 
-def test_integration_timeout_answers_internal_server_error(short_lived: Emulator) -> None:
+def test_integration_timeout_answers_internal_server_error(short_lived: LocalApi) -> None:
     with short_lived.connect("token=allow-slow") as ws:
         started = time.monotonic()
         ws.send(json.dumps({"action": "crash", "mode": "sleep"}))  # sleeps past 1.2 s
@@ -90,7 +83,7 @@ def test_integration_timeout_answers_internal_server_error(short_lived: Emulator
         assert recv_json(ws)["event"]["requestContext"]["routeKey"] == "echo"
 
 
-def test_active_connection_is_closed_at_maximum_duration(short_lived: Emulator) -> None:
+def test_active_connection_is_closed_at_maximum_duration(short_lived: LocalApi) -> None:
     started = time.monotonic()
     with short_lived.connect("token=allow-busy") as ws:
         with pytest.raises(ConnectionClosed) as closed:
@@ -171,7 +164,7 @@ def test_workers_and_moto_exit_when_the_emulator_is_killed(plain_assembly: Path)
         with emulator.connect("token=allow-kill") as ws:
             ws.send(json.dumps({"action": "echo"}))
             recv_json(ws)
-            children = descendants(emulator.process.pid)
+            children = child_processes(emulator.process.pid)
             assert len(children) >= 4  # moto + authorizer, $connect and echo workers
             emulator.process.kill()  # no chance to clean up
             emulator.process.wait(10)
@@ -229,16 +222,16 @@ def test_stack_without_tables_runs_no_moto_and_reaps_idle_workers(plain_assembly
                 assert "does not emulate the AWS service" in reply["error"]["text"], reply
             workers = {reply["pid"] for reply in replies}
             assert len(workers) == 2
-            children = descendants(emulator.process.pid)
+            children = child_processes(emulator.process.pid)
             assert workers <= children
             assert not any("moto" in _cmdline(pid) for pid in children)
             # Past the idle timeout one worker is stopped, the function's last stays warm.
             deadline = time.monotonic() + 10
-            while len(workers & descendants(emulator.process.pid)) > 1:
+            while len(workers & child_processes(emulator.process.pid)) > 1:
                 assert time.monotonic() < deadline, "no idle worker was reaped"
                 time.sleep(0.1)
             time.sleep(1.5)
-            (warm,) = workers & descendants(emulator.process.pid)
+            (warm,) = workers & child_processes(emulator.process.pid)
             ws.send(json.dumps({"action": "ping", "n": 2}))
             assert json.loads(recv_json(ws)["pong"]) == {"action": "ping", "n": 2}
             # A burst again: the warm worker plus a cold start of a new one.
@@ -255,12 +248,17 @@ def test_moto_starts_on_first_dynamodb_use_with_the_tables_ready(plain_assembly:
     try:
         assert emulator.dynamodb_url.startswith("http://127.0.0.1:")
         time.sleep(0.5)
-        children = descendants(emulator.process.pid)
+        children = child_processes(emulator.process.pid)
         assert not any("moto" in _cmdline(pid) for pid in children)  # nothing used it yet
         # The first call waits in the backlog while moto starts and creates the tables.
-        names = [table.name for table in emulator.dynamodb().tables.all()]
+        names = [
+            table.name
+            for table in boto3.resource(
+                "dynamodb", endpoint_url=emulator.dynamodb_url, region_name="us-east-1"
+            ).tables.all()
+        ]
         assert sorted(name.split("-", 1)[1][:5] for name in names) == ["Audit", "Conne"], names
-        children = descendants(emulator.process.pid)
+        children = child_processes(emulator.process.pid)
         assert any("moto" in _cmdline(pid) for pid in children)
     finally:
         assert emulator.stop() == 0

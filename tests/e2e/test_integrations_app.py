@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Emulator, recv_json, start_emulator, synth
+from e2e_helpers import recv_json, synth
 from integration_helpers import Seen, ask, aws_client, serve_json
 from websockets.exceptions import InvalidStatus
+
+from cdk_ws_api.testing import LocalApi, serve
 
 APP = Path(__file__).resolve().parent / "integrations_app" / "app.py"
 
@@ -40,26 +42,24 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def helpers(assembly: Path) -> Iterator[Emulator]:
-    emulator = start_emulator(["--assembly", str(assembly), "--stack", "IntegrationsStack"])
-    yield emulator
-    assert emulator.stop() == 0
+def helpers(assembly: Path) -> Iterator[LocalApi]:
+    with serve(assembly, stack="IntegrationsStack") as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
-def plain(assembly: Path) -> Iterator[Emulator]:
-    emulator = start_emulator(["--assembly", str(assembly), "--stack", "PlainIntegrationsStack"])
-    yield emulator
-    assert emulator.stop() == 0
+def plain(assembly: Path) -> Iterator[LocalApi]:
+    with serve(assembly, stack="PlainIntegrationsStack") as api:
+        yield api
 
 
-def _queue_url(emulator: Emulator, prefix: str) -> str:
+def _queue_url(emulator: LocalApi, prefix: str) -> str:
     urls = aws_client(emulator, "sqs").list_queues(QueueNamePrefix=prefix)["QueueUrls"]
     (url,) = [u for u in urls if "DeadLetters" not in u]
     return str(url)
 
 
-def _receive(emulator: Emulator, url: str, **extra: Any) -> list[dict[str, Any]]:
+def _receive(emulator: LocalApi, url: str, **extra: Any) -> list[dict[str, Any]]:
     sqs = aws_client(emulator, "sqs")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -72,7 +72,7 @@ def _receive(emulator: Emulator, url: str, **extra: Any) -> list[dict[str, Any]]
 # -- every helper of cdk_ws_api.integrations ----------------------------------------------
 
 
-def test_connect_requires_the_token_parameter(helpers: Emulator) -> None:
+def test_connect_requires_the_token_parameter(helpers: LocalApi) -> None:
     with pytest.raises(InvalidStatus) as info:
         helpers.connect()
     assert info.value.response.status_code == 400
@@ -80,7 +80,7 @@ def test_connect_requires_the_token_parameter(helpers: Emulator) -> None:
         assert ask(ws, action="nope")["error"] == "unknown action"
 
 
-def test_mock_routes_and_request_models(helpers: Emulator) -> None:
+def test_mock_routes_and_request_models(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         pong = ask(ws, action="ping")
         assert pong["action"] == "pong" and pong["connectionId"].endswith("=")
@@ -90,7 +90,7 @@ def test_mock_routes_and_request_models(helpers: Emulator) -> None:
     assert refused["connectionId"] == pong["connectionId"]
 
 
-def test_sqs_route_worker_answers_through_connections(helpers: Emulator) -> None:
+def test_sqs_route_worker_answers_through_connections(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         ws.send(json.dumps({"action": "report", "text": "hi"}))
         answer = recv_json(ws, timeout=30)
@@ -98,7 +98,7 @@ def test_sqs_route_worker_answers_through_connections(helpers: Emulator) -> None
     assert answer["routeKey"] == "report" and answer["requestId"]
 
 
-def test_fifo_sqs_route_groups_by_connection(helpers: Emulator) -> None:
+def test_fifo_sqs_route_groups_by_connection(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         queued = ask(ws, action="order", item=1)
         connection = ask(ws, action="ping")["connectionId"]
@@ -110,7 +110,7 @@ def test_fifo_sqs_route_groups_by_connection(helpers: Emulator) -> None:
     assert message["Attributes"]["MessageGroupId"] == connection
 
 
-def test_eventbridge_route_and_the_rule_delivering_to_a_queue(helpers: Emulator) -> None:
+def test_eventbridge_route_and_the_rule_delivering_to_a_queue(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         answer = ask(ws, action="event", text="hello")
     assert answer["eventId"] and answer["failedEntryCount"] == 0
@@ -119,7 +119,7 @@ def test_eventbridge_route_and_the_rule_delivering_to_a_queue(helpers: Emulator)
     assert event["source"] == "cdk-ws-api.e2e" and event["detail-type"] == "chat message"
 
 
-def test_step_functions_sync_and_async(helpers: Emulator) -> None:
+def test_step_functions_sync_and_async(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         connection = ask(ws, action="ping")["connectionId"]
         flow = ask(ws, action="flow", text="x")
@@ -129,7 +129,7 @@ def test_step_functions_sync_and_async(helpers: Emulator) -> None:
     assert ":execution:" in started["executionArn"]
 
 
-def test_http_routes(helpers: Emulator) -> None:
+def test_http_routes(helpers: LocalApi) -> None:
     with helpers.connect("token=t") as ws:
         proxied = ask(ws, action="http", n=1)
         mapped = ask(ws, action="mapped", n=2)
@@ -144,7 +144,7 @@ def test_http_routes(helpers: Emulator) -> None:
 # -- plain aws-cdk-lib L2s ---------------------------------------------------------------------
 
 
-def test_plain_l2_mock_and_sqs(plain: Emulator) -> None:
+def test_plain_l2_mock_and_sqs(plain: LocalApi) -> None:
     with plain.connect() as ws:
         pong = ask(ws, action="ping")
         assert pong["pong"] is True and pong["connectionId"].endswith("=")

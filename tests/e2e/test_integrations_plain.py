@@ -6,15 +6,18 @@ embedded moto server."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Emulator, recv_json, start_emulator, synth
+from e2e_helpers import recv_json, synth
 from integration_helpers import Seen, ask, aws_client, serve_json
 from websockets.exceptions import InvalidStatus
+
+from cdk_ws_api.testing import LocalApi, serve
 
 APP = Path(__file__).resolve().parent / "integrations_plain" / "stack_app.py"
 
@@ -34,12 +37,11 @@ def backend() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def emulator(
     backend: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any
-) -> Iterator[Emulator]:
+) -> Iterator[LocalApi]:
     monkeypatch_module.setenv("HTTP_BACKEND", backend)
     assembly = synth(APP, tmp_path_factory.mktemp("integrations-plain"))
-    emulator = start_emulator(["--assembly", str(assembly)])
-    yield emulator
-    assert emulator.stop() == 0
+    with serve(assembly) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +50,17 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
         yield patch
 
 
-def _output(emulator: Emulator, name: str) -> str:
-    line = emulator.wait_for_line(rf"^\s+{name}\s")
-    return line.split()[-1]
+def _output(emulator: LocalApi, name: str) -> str:
+    match = re.search(rf"^\s+{name}\s.*$", emulator.banner, re.M)
+    assert match, emulator.banner
+    return match.group(0).split()[-1]
 
 
 # -- start-up listing ------------------------------------------------------------------
 
 
-def test_banner_lists_routes_with_their_integration_types(emulator: Emulator) -> None:
-    out = emulator.output
+def test_banner_lists_routes_with_their_integration_types(emulator: LocalApi) -> None:
+    out = emulator.banner
     assert "$connect         -> MOCK" in out
     assert "report           -> AWS sqs:path/123456789012/" in out
     assert "event            -> AWS events:PutEvents  [route response]" in out
@@ -70,7 +73,7 @@ def test_banner_lists_routes_with_their_integration_types(emulator: Emulator) ->
 # -- MOCK --------------------------------------------------------------------------------
 
 
-def test_mock_connect_accepts_and_rejects_by_template(emulator: Emulator) -> None:
+def test_mock_connect_accepts_and_rejects_by_template(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         assert ask(ws, action="ping", payload=1)["pong"] is True
     with pytest.raises(InvalidStatus) as info:
@@ -78,7 +81,7 @@ def test_mock_connect_accepts_and_rejects_by_template(emulator: Emulator) -> Non
     assert info.value.response.status_code == 403
 
 
-def test_mock_route_renders_context_stage_variables_and_payload(emulator: Emulator) -> None:
+def test_mock_route_renders_context_stage_variables_and_payload(emulator: LocalApi) -> None:
     with emulator.connect(user_agent_header="mock-test") as ws:
         answer = ask(ws, action="ping", payload={"n": [1, 2], "s": "x"})
     assert answer["payload"] == {"n": [1, 2], "s": "x"}
@@ -88,34 +91,34 @@ def test_mock_route_renders_context_stage_variables_and_payload(emulator: Emulat
     assert answer["connectionId"].endswith("=")
 
 
-def test_vtl_error_answers_internal_server_error_and_logs_the_cause(emulator: Emulator) -> None:
+def test_vtl_error_answers_internal_server_error_and_logs_the_cause(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="broken")
         assert answer["message"] == "Internal server error"
         assert set(answer) == {"message", "connectionId", "requestId"}
         # the connection is still usable
         assert ask(ws, action="ping", payload=2)["payload"] == 2
-    emulator.wait_for_line(r"route broken failed: template syntax error")
+    emulator.wait_for_log(r"route broken failed: template syntax error")
 
 
 # -- request models -------------------------------------------------------------------------
 
 
-def test_request_model_rejects_with_aws_frame_before_the_integration(emulator: Emulator) -> None:
+def test_request_model_rejects_with_aws_frame_before_the_integration(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         assert ask(ws, action="validated", text="short") == {"valid": True, "text": "short"}
         rejected = ask(ws, action="validated", text="x" * 21)
         assert rejected["message"] == "Invalid request body"
         assert set(rejected) == {"message", "connectionId", "requestId"}
         assert ask(ws, action="validated")["message"] == "Invalid request body"
-    emulator.wait_for_line(r"route validated rejected the message: .*maxLength|too long")
+    emulator.wait_for_log(r"route validated rejected the message: .*maxLength|too long")
 
 
 # -- AWS integrations on moto -----------------------------------------------------------------
 
 
 def test_sqs_route_reaches_the_worker_which_answers_through_connections(
-    emulator: Emulator,
+    emulator: LocalApi,
 ) -> None:
     with emulator.connect() as ws:
         queued = ask(ws, action="report", text="hello")
@@ -125,7 +128,7 @@ def test_sqs_route_reaches_the_worker_which_answers_through_connections(
     assert worked["eventSource"] == "aws:sqs" and worked["receiveCount"] == "1"
 
 
-def test_sqs_batches_failures_and_redrive_to_the_dead_letter_queue(emulator: Emulator) -> None:
+def test_sqs_batches_failures_and_redrive_to_the_dead_letter_queue(emulator: LocalApi) -> None:
     sqs = aws_client(emulator, "sqs")
     dead = sqs.get_queue_url(QueueName=_output(emulator, "DeadLetterQueue"))["QueueUrl"]
     with emulator.connect() as ws:
@@ -145,21 +148,21 @@ def test_sqs_batches_failures_and_redrive_to_the_dead_letter_queue(emulator: Emu
     assert bodies == [{"action": "report", "fail": True, "n": 99}]
 
 
-def test_failing_aws_call_answers_internal_server_error(emulator: Emulator) -> None:
+def test_failing_aws_call_answers_internal_server_error(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         ws.send(json.dumps({"action": "lost", "x": 1}))
         answer = recv_json(ws, timeout=30)
     assert answer["message"] == "Internal server error"
-    emulator.wait_for_line(r"route lost failed: .*400")
+    emulator.wait_for_log(r"route lost failed: .*400")
 
 
-def test_eventbridge_put_events(emulator: Emulator) -> None:
+def test_eventbridge_put_events(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="event", text="it's")
     assert answer["failed"] == 0 and answer["eventId"]
 
 
-def test_step_functions_start_and_start_sync(emulator: Emulator) -> None:
+def test_step_functions_start_and_start_sync(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         started = ask(ws, action="start", input={"a": 1})
         synced = ask(ws, action="startsync", input={"name": "ada"})
@@ -170,7 +173,7 @@ def test_step_functions_start_and_start_sync(emulator: Emulator) -> None:
     assert synced == {"status": "SUCCEEDED", "output": {"greeting": "ada"}}
 
 
-def test_dynamodb_put_item_with_the_connection_id(emulator: Emulator) -> None:
+def test_dynamodb_put_item_with_the_connection_id(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         assert ask(ws, action="put", text="stored text") == {"stored": True}
         connection = ask(ws, action="ping", payload=0)["connectionId"]
@@ -179,7 +182,7 @@ def test_dynamodb_put_item_with_the_connection_id(emulator: Emulator) -> None:
     assert item["Item"]["text"] == {"S": "stored text"}
 
 
-def test_kinesis_put_record(emulator: Emulator) -> None:
+def test_kinesis_put_record(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="kinesis", n=7)
     assert answer["shard"].startswith("shardId-")
@@ -195,7 +198,7 @@ def test_kinesis_put_record(emulator: Emulator) -> None:
 # -- HTTP ------------------------------------------------------------------------------------
 
 
-def test_http_proxy_passes_body_and_answer_through(emulator: Emulator) -> None:
+def test_http_proxy_passes_body_and_answer_through(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="http", n=1)
     seen = answer["seen"]
@@ -203,7 +206,7 @@ def test_http_proxy_passes_body_and_answer_through(emulator: Emulator) -> None:
     assert json.loads(seen["body"]) == {"action": "http", "n": 1}
 
 
-def test_http_with_templates_and_parameter_mapping(emulator: Emulator) -> None:
+def test_http_with_templates_and_parameter_mapping(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="httpt", id="abc")
         connection = ask(ws, action="ping", payload=0)["connectionId"]
@@ -215,16 +218,16 @@ def test_http_with_templates_and_parameter_mapping(emulator: Emulator) -> None:
 
 
 def test_http_status_without_integration_response_is_internal_server_error(
-    emulator: Emulator,
+    emulator: LocalApi,
 ) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="httpt", id="x", teapot=True)
     assert answer["message"] == "Internal server error"
-    emulator.wait_for_line(r"route httpt failed: no integration response matches '418'")
+    emulator.wait_for_log(r"route httpt failed: no integration response matches '418'")
 
 
-def test_http_to_a_remote_host_is_refused_without_the_flag(emulator: Emulator) -> None:
+def test_http_to_a_remote_host_is_refused_without_the_flag(emulator: LocalApi) -> None:
     with emulator.connect() as ws:
         answer = ask(ws, action="remote")
     assert answer["message"] == "Internal server error"
-    emulator.wait_for_line(r"route remote failed: HTTP integration to example.com refused")
+    emulator.wait_for_log(r"route remote failed: HTTP integration to example.com refused")

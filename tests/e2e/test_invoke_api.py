@@ -16,9 +16,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from e2e_harness import ROOT, Emulator, recv_json, start_emulator
+from e2e_helpers import ROOT, recv_json
 
 from cdk_ws_api.local.synth import synthesize
+from cdk_ws_api.testing import LocalApi, serve
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -32,17 +33,15 @@ def two_stacks_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(two_stacks_assembly: Path) -> Iterator[Emulator]:
-    emulator = start_emulator(["--assembly", str(two_stacks_assembly)])
-    yield emulator
-    assert emulator.stop() == 0
+def served(two_stacks_assembly: Path) -> Iterator[LocalApi]:
+    with serve(two_stacks_assembly) as api:
+        yield api
 
 
-def _lambda(emulator: Emulator) -> Any:
-    base = emulator.ws_url.replace("ws://", "http://").rsplit("/", 1)[0]
+def _lambda(emulator: LocalApi) -> Any:
     return boto3.client(
         "lambda",
-        endpoint_url=base,
+        endpoint_url=emulator.endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="x",
         aws_secret_access_key="x",
@@ -54,7 +53,7 @@ def _payload(answer: dict[str, Any]) -> Any:
     return json.loads(answer["Payload"].read())
 
 
-def test_the_notifier_of_another_stack_posts_to_a_connected_client(served: Emulator) -> None:
+def test_the_notifier_of_another_stack_posts_to_a_connected_client(served: LocalApi) -> None:
     client = _lambda(served)
     with served.connect() as ws:
         ws.send(json.dumps({"action": "whoami"}))
@@ -79,7 +78,7 @@ def test_the_notifier_of_another_stack_posts_to_a_connected_client(served: Emula
             assert "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
 
 
-def test_a_function_invokes_another_through_aws_endpoint_url_lambda(served: Emulator) -> None:
+def test_a_function_invokes_another_through_aws_endpoint_url_lambda(served: LocalApi) -> None:
     with served.connect() as ws:
         answer = _lambda(served).invoke(FunctionName="Relay", Payload=json.dumps({"x": 1}).encode())
         relayed = _payload(answer)
@@ -87,7 +86,7 @@ def test_a_function_invokes_another_through_aws_endpoint_url_lambda(served: Emul
         assert recv_json(ws) == {"relayed": {"x": 1}}
 
 
-def test_event_and_dry_run(served: Emulator) -> None:
+def test_event_and_dry_run(served: LocalApi) -> None:
     client = _lambda(served)
     with served.connect() as ws:
         answer = client.invoke(
@@ -101,7 +100,7 @@ def test_event_and_dry_run(served: Emulator) -> None:
             ws.recv(timeout=1)  # a dry run runs nothing
 
 
-def test_unknown_functions_and_qualifiers_are_resource_not_found(served: Emulator) -> None:
+def test_unknown_functions_and_qualifiers_are_resource_not_found(served: LocalApi) -> None:
     client = _lambda(served)
     for kwargs in (
         {"FunctionName": "Nope"},
@@ -128,7 +127,7 @@ def test_unknown_functions_and_qualifiers_are_resource_not_found(served: Emulato
     ],
 )
 def test_function_errors_have_x_amz_function_error_and_lambdas_payload(
-    served: Emulator, how: str, error_type: str, message: str
+    served: LocalApi, how: str, error_type: str, message: str
 ) -> None:
     answer = _lambda(served).invoke(
         FunctionName="Failing", Payload=json.dumps({"fail": how}).encode(), LogType="Tail"
@@ -143,7 +142,7 @@ def test_function_errors_have_x_amz_function_error_and_lambdas_payload(
     assert f"failing: {how}" in base64.b64decode(answer["LogResult"]).decode()
 
 
-def test_bad_requests_get_aws_errors(served: Emulator) -> None:
+def test_bad_requests_get_aws_errors(served: LocalApi) -> None:
     client = _lambda(served)
     with pytest.raises(client.exceptions.InvalidRequestContentException):
         client.invoke(FunctionName="Failing", Payload=b"{not json")
@@ -153,7 +152,7 @@ def test_bad_requests_get_aws_errors(served: Emulator) -> None:
     assert "except Invoke" in info.value.response["Error"]["Message"]
 
 
-def test_client_context_reaches_the_handler(served: Emulator) -> None:
+def test_client_context_reaches_the_handler(served: LocalApi) -> None:
     context = {"custom": {"who": "test"}}
     answer = _lambda(served).invoke(
         FunctionName="Notifier",
@@ -174,7 +173,7 @@ def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_invokes_through_the_running_emulator(served: Emulator, tmp_path: Path) -> None:
+def test_cli_invokes_through_the_running_emulator(served: LocalApi, tmp_path: Path) -> None:
     port = served.ws_url.split(":")[2].split("/")[0]
     event = tmp_path / "event.json"
     event.write_text('{"from": "cli"}')

@@ -11,23 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import Emulator, start_emulator
+from e2e_helpers import table_like
 from websockets.asyncio.client import connect
+
+from cdk_ws_api.testing import LocalApi, serve
 
 CONNECTIONS = 1000
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
-def loaded(plain_assembly: Path) -> Iterator[Emulator]:
+def loaded(plain_assembly: Path) -> Iterator[LocalApi]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 8192))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # inherited by the emulator
-    emulator = start_emulator(
-        ["--assembly", str(plain_assembly), "--stack", "PlainStack", "--quiet"]
-    )
-    yield emulator
-    assert emulator.stop() == 0
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # the emulator runs in this process
+    with serve(plain_assembly, stack="PlainStack") as api:
+        yield api
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
@@ -69,14 +68,14 @@ async def _run(url: str) -> list[str]:
     )
 
 
-def test_thousand_concurrent_connections(loaded: Emulator) -> None:
+def test_thousand_concurrent_connections(loaded: LocalApi) -> None:
     started = time.monotonic()
     ids = asyncio.run(asyncio.wait_for(_run(loaded.ws_url), 180))
     elapsed = time.monotonic() - started
     assert len(set(ids)) == CONNECTIONS
     print(f"{CONNECTIONS} connections x 2 messages in {elapsed:.1f}s")
 
-    table = loaded.table("Connections")
+    table = table_like(loaded, "Connections")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         remaining = table.scan(Select="COUNT")["Count"]
@@ -84,7 +83,7 @@ def test_thousand_concurrent_connections(loaded: Emulator) -> None:
             break
         time.sleep(0.5)
     assert remaining == 0, f"{remaining} connection records leaked"
-    client = loaded.management()
+    client = loaded.management_client()
     for connection_id in ids:
         with pytest.raises(client.exceptions.GoneException):
             client.get_connection(ConnectionId=connection_id)

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_harness import Emulator, recv_json, start_emulator
+from e2e_helpers import audit, recv_json, table_like
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from cdk_ws_api.testing import LocalApi, serve
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 AWS_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
@@ -44,7 +46,7 @@ def _echo(ws: Any, **body: Any) -> dict[str, Any]:
 # -- events ------------------------------------------------------------------------------
 
 
-def test_message_event_is_shaped_like_aws(plain: Emulator) -> None:
+def test_message_event_is_shaped_like_aws(plain: LocalApi) -> None:
     with plain.connect("token=allow-alice", user_agent_header="e2e-agent/1.0") as ws:
         first = _echo(ws, n=1)
         second = _echo(ws, n=2)
@@ -79,11 +81,11 @@ def test_message_event_is_shaped_like_aws(plain: Emulator) -> None:
     assert first["requestId"] != second["requestId"]
 
 
-def test_connect_authorizer_and_disconnect_events(plain: Emulator) -> None:
+def test_connect_authorizer_and_disconnect_events(plain: LocalApi) -> None:
     with plain.connect("token=allow-bob&x=1&x=2", user_agent_header="agent") as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
         ws.close(4001, "bye now")
-    connect = json.loads(plain.audit(f"connect#{connection_id}")["event"])
+    connect = json.loads(audit(plain, f"connect#{connection_id}")["event"])
     aws = _fixture("connect.json")
     assert set(aws["requestContext"]) <= set(connect["requestContext"])
     assert connect["requestContext"]["eventType"] == "CONNECT"
@@ -95,7 +97,7 @@ def test_connect_authorizer_and_disconnect_events(plain: Emulator) -> None:
     assert connect["headers"]["X-Forwarded-For"] == "127.0.0.1"
     assert connect["requestContext"]["authorizer"]["principalId"] == "bob"
 
-    auth = json.loads(plain.audit(f"authorizer#{connection_id}")["event"])
+    auth = json.loads(audit(plain, f"authorizer#{connection_id}")["event"])
     aws_auth = _fixture("authorizer-request.json")
     assert set(aws_auth) <= set(auth)
     api_id = connect["requestContext"]["apiId"]
@@ -103,7 +105,7 @@ def test_connect_authorizer_and_disconnect_events(plain: Emulator) -> None:
     assert auth["methodArn"] == f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/dev/$connect"
     assert "authorizer" not in auth["requestContext"]
 
-    item = plain.audit(f"disconnect#{connection_id}")
+    item = audit(plain, f"disconnect#{connection_id}")
     assert item["code"] == 4001 and item["reason"] == "bye now"
     assert item["authorizer"]["principalId"] == "bob"
     disconnect = json.loads(item["event"])
@@ -112,15 +114,15 @@ def test_connect_authorizer_and_disconnect_events(plain: Emulator) -> None:
     assert set(aws_disconnect["headers"]) == set(disconnect["headers"])
     assert disconnect["requestContext"]["connectedAt"] == connect["requestContext"]["connectedAt"]
     # the connection record written by $connect was removed by $disconnect
-    table = plain.table("Connections")
+    table = table_like(plain, "Connections")
     assert "Item" not in table.get_item(Key={"connectionId": connection_id})
 
 
-def test_close_without_status_reports_1005(plain: Emulator) -> None:
+def test_close_without_status_reports_1005(plain: LocalApi) -> None:
     with plain.connect("token=allow-carol") as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
         ws.close(None)  # type: ignore[arg-type]  # a close frame without a status code
-    item = plain.audit(f"disconnect#{connection_id}")
+    item = audit(plain, f"disconnect#{connection_id}")
     assert item["code"] == 1005
     assert item["reason"] == "Client-side close frame status not set"
 
@@ -132,13 +134,13 @@ def test_close_without_status_reports_1005(plain: Emulator) -> None:
     "body",
     ["not json", json.dumps({"action": "nope"}), json.dumps({"other": 1}), json.dumps([1, 2])],
 )
-def test_unmatched_messages_go_to_default(plain: Emulator, body: str) -> None:
+def test_unmatched_messages_go_to_default(plain: LocalApi, body: str) -> None:
     with plain.connect("token=allow-dan") as ws:
         ws.send(body)
         assert ws.recv(timeout=15) == f"default route got: {body}"
 
 
-def test_body_discarded_without_route_response(plain: Emulator) -> None:
+def test_body_discarded_without_route_response(plain: LocalApi) -> None:
     with plain.connect("token=allow-erin") as ws:
         ws.send(json.dumps({"action": "post", "text": "hello"}))
         assert recv_json(ws) == {"posted": "hello"}
@@ -147,13 +149,13 @@ def test_body_discarded_without_route_response(plain: Emulator) -> None:
             ws.recv(timeout=1.0)
 
 
-def test_handler_posts_through_callback_url_from_environment(plain: Emulator) -> None:
+def test_handler_posts_through_callback_url_from_environment(plain: LocalApi) -> None:
     with plain.connect("token=allow-fay") as ws:
         ws.send(json.dumps({"action": "post", "via": "env", "text": "via env"}))
         assert recv_json(ws) == {"posted": "via env"}
 
 
-def test_calls_to_other_api_domains_stay_local(plain: Emulator) -> None:
+def test_calls_to_other_api_domains_stay_local(plain: LocalApi) -> None:
     with plain.connect("token=allow-gil") as ws:
         ws.send(json.dumps({"action": "manage", "via": "other-api"}))
         assert recv_json(ws) == {"other": "ForbiddenException"}
@@ -175,17 +177,17 @@ def test_calls_to_other_api_domains_stay_local(plain: Emulator) -> None:
         ("token=allow-x&reject=500", 500),
     ],
 )
-def test_handshake_rejections(plain: Emulator, query: str, status: int) -> None:
-    before = plain.output.count("authorizer invoked")
+def test_handshake_rejections(plain: LocalApi, query: str, status: int) -> None:
+    before = plain.log.count("authorizer invoked")
     with pytest.raises(InvalidStatus) as info:
         plain.connect(query)
     assert info.value.response.status_code == status
     if status == 401 and "unauthorized" not in query:
         time.sleep(0.3)
-        assert plain.output.count("authorizer invoked") == before  # never called
+        assert plain.log.count("authorizer invoked") == before  # never called
 
 
-def test_wrong_stage_path_is_forbidden(plain: Emulator) -> None:
+def test_wrong_stage_path_is_forbidden(plain: LocalApi) -> None:
     from websockets.sync.client import connect
 
     url = plain.ws_url.rsplit("/", 1)[0] + "/prod?token=allow-x"
@@ -194,22 +196,22 @@ def test_wrong_stage_path_is_forbidden(plain: Emulator) -> None:
     assert info.value.response.status_code == 403
 
 
-def test_subprotocol_returned_by_connect_is_echoed(plain: Emulator) -> None:
+def test_subprotocol_returned_by_connect_is_echoed(plain: LocalApi) -> None:
     with plain.connect("token=allow-gus&protocol=chat.v2", subprotocols=["chat.v2"]) as ws:
         assert ws.subprotocol == "chat.v2"
 
 
-def test_post_during_connect_is_gone(plain: Emulator) -> None:
+def test_post_during_connect_is_gone(plain: LocalApi) -> None:
     with plain.connect("token=allow-hal&postself=1") as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
-    assert plain.audit(f"postself#{connection_id}")["outcome"] == "GoneException"
+    assert audit(plain, f"postself#{connection_id}")["outcome"] == "GoneException"
 
 
 # -- @connections from outside (real boto3) -----------------------------------------------
 
 
-def test_management_api_with_boto3(plain: Emulator) -> None:
-    client = plain.management()
+def test_management_api_with_boto3(plain: LocalApi) -> None:
+    client = plain.management_client()
     with plain.connect("token=allow-ivy", user_agent_header="ivy-agent") as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
         assert "=" in connection_id  # sent URL-encoded by boto3
@@ -231,7 +233,7 @@ def test_management_api_with_boto3(plain: Emulator) -> None:
         client.delete_connection(ConnectionId=connection_id)
         closed = _expect_closed(ws)
         assert closed.rcvd is not None and closed.rcvd.code == 1000
-    item = plain.audit(f"disconnect#{connection_id}")
+    item = audit(plain, f"disconnect#{connection_id}")
     assert item["code"] == 1000
     for call in (
         lambda: client.get_connection(ConnectionId=connection_id),
@@ -244,7 +246,7 @@ def test_management_api_with_boto3(plain: Emulator) -> None:
         assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
 
 
-def test_management_api_from_handlers(plain: Emulator) -> None:
+def test_management_api_from_handlers(plain: LocalApi) -> None:
     with plain.connect("token=allow-jo") as first, plain.connect("token=allow-kim") as second:
         second_id = _echo(second)["event"]["requestContext"]["connectionId"]
         first.send(json.dumps({"action": "manage", "op": "get", "target": second_id}))
@@ -271,7 +273,7 @@ def _crash(ws: Any, mode: str) -> dict[str, Any]:
 
 
 def test_handler_errors_answer_internal_server_error_and_keep_the_connection(
-    plain: Emulator,
+    plain: LocalApi,
 ) -> None:
     with plain.connect("token=allow-lee") as ws:
         warm = _crash(ws, "ok")
@@ -287,21 +289,21 @@ def test_handler_errors_answer_internal_server_error_and_keep_the_connection(
         assert 1.5 < time.monotonic() - started < 8  # the function's 2 s timeout
         assert _crash(ws, "ok")["pid"] not in (warm["pid"], after_exit["pid"])
         assert _echo(ws)["event"]["requestContext"]["routeKey"] == "echo"
-    plain.wait_for_line(r"\[PlainStack-CrashF1E47A1F\] crash handler mode=raise")
+    plain.wait_for_log(r"\[PlainStack-CrashF1E47A1F\] crash handler mode=raise")
 
 
 # -- limits -----------------------------------------------------------------------------------
 
 
-def _disconnect_code(emulator: Emulator, ws: Any, connection_id: str) -> int:
+def _disconnect_code(emulator: LocalApi, ws: Any, connection_id: str) -> int:
     closed = _expect_closed(ws)
     assert closed.rcvd is not None
-    item = emulator.audit(f"disconnect#{connection_id}")
+    item = audit(emulator, f"disconnect#{connection_id}")
     assert item["code"] == closed.rcvd.code
     return closed.rcvd.code
 
 
-def test_frame_over_32_kib_closes_with_1009(plain: Emulator) -> None:
+def test_frame_over_32_kib_closes_with_1009(plain: LocalApi) -> None:
     with plain.connect("token=allow-max", max_size=None) as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
         ws.send("a" * (32 * 1024 + 1))
@@ -309,7 +311,7 @@ def test_frame_over_32_kib_closes_with_1009(plain: Emulator) -> None:
 
 
 def test_message_up_to_128_kib_in_frames_is_accepted_and_over_closes_with_1009(
-    plain: Emulator,
+    plain: LocalApi,
 ) -> None:
     with plain.connect("token=allow-max", max_size=None) as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
@@ -320,7 +322,7 @@ def test_message_up_to_128_kib_in_frames_is_accepted_and_over_closes_with_1009(
         assert _disconnect_code(plain, ws, connection_id) == 1009
 
 
-def test_binary_frame_closes_with_1003(plain: Emulator) -> None:
+def test_binary_frame_closes_with_1003(plain: LocalApi) -> None:
     with plain.connect("token=allow-bin") as ws:
         connection_id = _echo(ws)["event"]["requestContext"]["connectionId"]
         ws.send(b"\x00\x01binary")
@@ -334,7 +336,7 @@ def _pause_then_ok(ws: Any) -> list[str]:
     return [recv_json(ws)["tag"], recv_json(ws)["tag"]]
 
 
-def test_messages_of_one_connection_are_handled_in_order(plain: Emulator) -> None:
+def test_messages_of_one_connection_are_handled_in_order(plain: LocalApi) -> None:
     # GIVEN the default (ordered) emulator WHEN a slow message is followed by a fast one
     with plain.connect("token=allow-order") as ws:
         # THEN the fast one waits for the slow one: answers arrive in the order sent
@@ -343,16 +345,13 @@ def test_messages_of_one_connection_are_handled_in_order(plain: Emulator) -> Non
 
 def test_concurrent_messages_option_lets_a_fast_message_overtake(plain_assembly: Path) -> None:
     # GIVEN --concurrent-messages (as AWS may behave)
-    emulator = start_emulator(
-        ["--assembly", str(plain_assembly), "--stack", "PlainStack", "--concurrent-messages"]
-    )
-    try:
-        with emulator.connect("token=allow-race") as ws:
-            # warm two workers so neither message pays a cold start
-            ws.send(json.dumps({"action": "crash", "mode": "pause", "seconds": 0.3}))
-            ws.send(json.dumps({"action": "crash", "mode": "ok"}))
-            recv_json(ws), recv_json(ws)
-            # THEN the fast message is answered first
-            assert _pause_then_ok(ws) == ["fast", "slow"]
-    finally:
-        assert emulator.stop() == 0
+    with (
+        serve(plain_assembly, stack="PlainStack", concurrent_messages=True) as emulator,
+        emulator.connect("token=allow-race") as ws,
+    ):
+        # warm two workers so neither message pays a cold start
+        ws.send(json.dumps({"action": "crash", "mode": "pause", "seconds": 0.3}))
+        ws.send(json.dumps({"action": "crash", "mode": "ok"}))
+        recv_json(ws), recv_json(ws)
+        # THEN the fast message is answered first
+        assert _pause_then_ok(ws) == ["fast", "slow"]

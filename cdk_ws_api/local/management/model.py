@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..exceptions import PayloadTooLargeException
+from ..options import MESSAGE_BYTES
 from ..registry import Connection, Registry
 
 __all__ = ["MAX_POST_BYTES", "ConnectionSink", "ManagementBackend"]
 
 #: ``Data`` max of the service model (128 KiB).
-MAX_POST_BYTES = 131072
+MAX_POST_BYTES = MESSAGE_BYTES
 
 
 class ConnectionSink(Protocol):

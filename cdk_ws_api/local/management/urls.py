@@ -12,7 +12,15 @@ from urllib.parse import unquote
 
 from ..exceptions import BadRequestException, ForbiddenException
 
-__all__ = ["OPERATIONS", "Route", "is_management_path", "resolve", "segments", "target_path"]
+__all__ = [
+    "CONNECTIONS_SEGMENT",
+    "OPERATIONS",
+    "Route",
+    "is_management_path",
+    "resolve",
+    "segments",
+    "target_path",
+]
 
 #: HTTP method → AWS operation name (service model ``apigatewaymanagementapi``).
 OPERATIONS = {
@@ -29,7 +37,8 @@ class Route:
     connection_id: str
 
 
-_CONNECTIONS = "@connections"
+#: The path segment after the stage on the @connections endpoint (the router mounts on it).
+CONNECTIONS_SEGMENT = "@connections"
 
 
 def target_path(target: str) -> str:
@@ -61,7 +70,7 @@ def is_management_path(path: str | list[str]) -> bool:
     """Whether ``path`` (or its :func:`segments`) looks like ``/{stage}/@connections/...``
     (before any validation)."""
     parts = segments(path) if isinstance(path, str) else path
-    return len(parts) >= 3 and parts[2] == _CONNECTIONS
+    return len(parts) >= 3 and parts[2] == CONNECTIONS_SEGMENT
 
 
 def resolve(method: str, path: str | list[str], *, stages: tuple[str, ...]) -> Route:
@@ -72,7 +81,7 @@ def resolve(method: str, path: str | list[str], *, stages: tuple[str, ...]) -> R
     other methods or an empty id. ``path`` may be given as its :func:`segments` already.
     """
     parts = segments(path) if isinstance(path, str) else path
-    if len(parts) != 4 or parts[0] != "" or parts[2] != _CONNECTIONS:
+    if len(parts) != 4 or parts[0] != "" or parts[2] != CONNECTIONS_SEGMENT:
         raise ForbiddenException("Forbidden")
     stage = parts[1]
     if stage not in stages:

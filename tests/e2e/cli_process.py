@@ -1,4 +1,6 @@
-"""Start ``cdk-ws-api local`` as a real subprocess and talk to it like a user would.
+"""A real ``cdk-ws-api local`` process, for the tests about the process itself: the command
+line, its banner, SIGTERM, being killed, its memory under hostile clients. Every other test
+serves through the public ``cdk_ws_api.testing``.
 
 :func:`start_emulator` runs ``python -m cdk_ws_api local ... --port 0``, waits for ``ready``,
 and parses the banner for the bound URLs; :meth:`Emulator.stop` sends SIGTERM and checks
@@ -7,7 +9,6 @@ that the process exits 0 and leaves no descendant process behind.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -19,47 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import boto3
 from websockets.sync.client import ClientConnection, connect
 
-__all__ = ["Emulator", "descendants", "recv_json", "start_emulator", "synth"]
+from cdk_ws_api.testing import child_processes
+
+__all__ = ["Emulator", "start_emulator"]
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAIN_STACK_APP = Path(__file__).resolve().parent / "plain_stack" / "stack_app.py"
-
-
-def synth(app_file: Path, outdir: Path) -> Path:
-    """Synthesize ``app_file`` into ``outdir`` (no CDK CLI) and return ``outdir``."""
-    env = dict(
-        os.environ, CDK_OUTDIR=str(outdir), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20"
-    )
-    subprocess.run(
-        [sys.executable, str(app_file)],
-        env=env,
-        cwd=str(app_file.parent),
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    return outdir
-
-
-def descendants(pid: int) -> set[int]:
-    """All live descendant pids of ``pid`` (Linux ``/proc``)."""
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -116,38 +83,11 @@ class Emulator:
         url = self.ws_url + (f"?{query}" if query else "")
         return connect(url, open_timeout=20, close_timeout=5, **kwargs)
 
-    def management(self) -> Any:
-        return boto3.client(
-            "apigatewaymanagementapi", endpoint_url=self.management_url, region_name="us-east-1"
-        )
-
-    def dynamodb(self) -> Any:
-        return boto3.resource("dynamodb", endpoint_url=self.dynamodb_url, region_name="us-east-1")
-
-    def table(self, prefix: str) -> Any:
-        resource = self.dynamodb()
-        names = [
-            t.name for t in resource.tables.all() if t.name.split("-", 1)[-1].startswith(prefix)
-        ]
-        assert len(names) == 1, names
-        return resource.Table(names[0])
-
-    def audit(self, pk: str, timeout: float = 10) -> dict[str, Any]:
-        """The plain stack's audit item ``pk``, waiting for the handler to write it."""
-        table = self.table("Audit")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            item = table.get_item(Key={"pk": pk}).get("Item")
-            if item:
-                return item  # type: ignore[no-any-return]
-            time.sleep(0.1)
-        raise AssertionError(f"no audit item {pk}")
-
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, wait, and assert no descendant process survives."""
         if self.process.poll() is not None:
             return self.process.returncode
-        children = descendants(self.process.pid)
+        children = child_processes(self.process.pid)
         self.process.send_signal(signal.SIGTERM)
         try:
             code = self.process.wait(timeout)
@@ -188,9 +128,3 @@ def start_emulator(
         process.wait(10)
         raise
     return emulator
-
-
-def recv_json(ws: ClientConnection, timeout: float = 15) -> Any:
-    message = ws.recv(timeout=timeout)
-    assert isinstance(message, str), message
-    return json.loads(message)

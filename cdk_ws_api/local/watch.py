@@ -1,0 +1,196 @@
+"""``--watch``: a handler or layer file changes → that function's warm workers are replaced.
+
+Files are watched with ``watchfiles`` (inotify on Linux, a Rust core; no polling loop written
+here), changes debounced (:data:`DEBOUNCE_MS`) and filtered (:class:`SourceFilter`:
+``__pycache__``, ``.git``, ``cdk.out``, ``node_modules``, virtualenvs and editor files are
+ignored). A change inside a function's code folder or one of its layers replaces that pool's
+workers (:meth:`~.workers.WorkerPool.replace`): invocations in flight finish on the old code,
+the next one imports the new code; connections stay open. When the emulator synthesizes the
+app itself it passes ``aws:cdk:disable-asset-staging`` (what SAM CLI does for CDK apps), so a
+function's code folder is its source folder; with ``--assembly`` the folders the assembly
+points at are watched, and the banner says which.
+
+One line is printed per reload: what changed, what was reloaded, how long it took.
+A change to the app's own sources (outside every asset folder) is reported too; re-applying a
+re-synthesized app to the running emulator is not done (restart to apply it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .specs import FunctionSpec
+from .workers import WorkerPools
+
+__all__ = ["DEBOUNCE_MS", "IGNORED_DIRS", "SourceFilter", "Watcher", "functions_to_reload"]
+
+logger = logging.getLogger("cdk_ws_api.local")
+
+#: Changes within this many milliseconds are one reload (an editor's save is several events).
+DEBOUNCE_MS = 50
+#: Directory names never watched.
+IGNORED_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".git",
+        ".hg",
+        "cdk.out",
+        "node_modules",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+        ".tox",
+        ".idea",
+    }
+)
+_IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", "~", ".tmp")
+
+
+class SourceFilter:
+    """``watchfiles`` filter: ``False`` for ignored directories, virtualenvs (a directory
+    holding ``pyvenv.cfg``) and editor/bytecode files."""
+
+    def __init__(self) -> None:
+        self._venvs: dict[Path, bool] = {}
+
+    def _in_virtualenv(self, path: Path) -> bool:
+        for parent in path.parents:
+            known = self._venvs.get(parent)
+            if known is None:
+                known = self._venvs[parent] = (parent / "pyvenv.cfg").is_file()
+            if known:
+                return True
+        return False
+
+    def __call__(self, change: object, path: str) -> bool:
+        candidate = Path(path)
+        if any(part in IGNORED_DIRS for part in candidate.parts):
+            return False
+        if candidate.name.endswith(_IGNORED_SUFFIXES) or candidate.name.startswith(".#"):
+            return False
+        return not self._in_virtualenv(candidate)
+
+
+def _folders(spec: FunctionSpec) -> list[Path]:
+    # A layer dir is ``…/python`` (and its site-packages); its asset folder is the parent.
+    return [spec.code_dir, *(d.parent if d.name == "python" else d for d in spec.layer_dirs)]
+
+
+def functions_to_reload(
+    changed: Iterable[Path], functions: dict[str, FunctionSpec]
+) -> tuple[set[str], set[Path]]:
+    """The function keys whose code or layer folder holds a changed path, and the changed
+    paths that belong to no function (the app's own sources)."""
+    keys: set[str] = set()
+    outside: set[Path] = set()
+    for path in changed:
+        owners = {
+            key
+            for key, spec in functions.items()
+            if any(path.is_relative_to(folder) for folder in _folders(spec))
+        }
+        if owners:
+            keys |= owners
+        else:
+            outside.add(path)
+    return keys, outside
+
+
+class Watcher:
+    """Watches the functions' folders (and ``project``, the app's directory) of ``functions``
+    and replaces the pools' workers on change; ``report`` gets one line per reload."""
+
+    def __init__(
+        self,
+        functions: Callable[[], dict[str, FunctionSpec]],
+        pools: WorkerPools,
+        *,
+        project: Path | None = None,
+        report: Callable[[str], None] = print,
+        debounce_ms: int = DEBOUNCE_MS,
+    ) -> None:
+        self._functions = functions
+        self._pools = pools
+        self._project = project
+        self._report = report
+        self._debounce = debounce_ms
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        #: Reloads done (for tests and benchmarks).
+        self.reloads = 0
+
+    def folders(self) -> list[Path]:
+        """What is watched: each function's code and layer folders, and the project."""
+        found: dict[Path, None] = {}
+        for spec in self._functions().values():
+            for folder in _folders(spec):
+                if folder.exists():
+                    found[folder.resolve()] = None
+        if self._project is not None:
+            found[self._project.resolve()] = None
+        # A folder inside another watched folder is covered by it.
+        roots = sorted(found, key=lambda p: len(p.parts))
+        kept: list[Path] = []
+        for folder in roots:
+            if not any(folder.is_relative_to(root) for root in kept):
+                kept.append(folder)
+        return kept
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        from watchfiles import awatch
+
+        stop = asyncio.Event()
+        watcher = awatch(
+            *self.folders(),
+            watch_filter=SourceFilter(),
+            debounce=self._debounce,
+            step=10,
+            stop_event=stop,
+            yield_on_timeout=True,
+            rust_timeout=200,
+        )
+        try:
+            async for changes in watcher:
+                self._ready.set()  # the first (timeout) yield: the watch is in place
+                if changes:
+                    self._apply({Path(path) for _, path in changes})
+        finally:
+            stop.set()
+
+    def _apply(self, changed: set[Path]) -> None:
+        started = time.monotonic()
+        functions = self._functions()
+        keys, outside = functions_to_reload(changed, functions)
+        for key in sorted(keys):
+            pool = self._pools.get(key)
+            if pool is not None:
+                pool.replace()
+        names = ", ".join(sorted({p.name for p in changed})[:5])
+        if keys:
+            self.reloads += 1
+            took = (time.monotonic() - started) * 1000
+            self._report(
+                f"reload: {names} changed -> {len(keys)} function(s) reloaded "
+                f"({', '.join(sorted(functions[k].name for k in keys))}) in {took:.0f} ms"
+            )
+        if outside:
+            self._report(
+                f"reload: {', '.join(sorted(p.name for p in outside)[:5])} changed outside "
+                "every function's folder: restart cdk-ws-api local to re-synthesize"
+            )
