@@ -32,6 +32,7 @@ BENCHMARKS = (
     "fanout",
     "console",
     "iam",
+    "reload",
     "suite",
 )
 TIMEOUT_SECONDS = 2400

@@ -43,6 +43,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -70,9 +71,11 @@ __all__ = [
     "OutputLine",
     "TemplateSnapshotExtension",  # noqa: F822 - built on first access (module __getattr__)
     "child_processes",
+    "is_running",
     "lint_template",
     "normalize_template",
     "serve",
+    "start",
     "template_snapshot",
 ]
 
@@ -201,13 +204,14 @@ def child_processes(pid: int | None = None) -> set[int]:
             except OSError:
                 continue
             for child in map(int, children):
-                if child not in found and _alive(child):
+                if child not in found and is_running(child):
                     found.add(child)
                     stack.append(child)
     return found
 
 
-def _alive(pid: int) -> bool:
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux ``/proc``)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
     except (OSError, IndexError):
@@ -274,6 +278,20 @@ class _Captured:
         self.lines.append(str(output))
 
 
+class _EmulatorLog(logging.Handler):
+    """The emulator's warnings (``$connect failed: ...``, ``route x failed: ...``), logged in
+    its own thread, into the captured lines: what ``cdk-ws-api local`` prints too."""
+
+    def __init__(self, captured: _Captured, thread: threading.Thread) -> None:
+        super().__init__(logging.WARNING)
+        self._captured = captured
+        self._thread = thread
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self._thread.ident:
+            self._captured.lines.append(record.getMessage())
+
+
 class LocalApi:
     """A running local API (see :func:`serve`). Thread-safe for the test thread; the
     emulator runs in its own thread and event loop."""
@@ -292,6 +310,8 @@ class LocalApi:
         self._scratch = scratch
         self._captured = captured
         self._closed = False
+        self._log_handler = _EmulatorLog(captured, thread)
+        logging.getLogger("cdk_ws_api.local").addHandler(self._log_handler)
         #: What was served: routes, functions (by logical id), tables (see ``LocalApp``).
         self.app = emulator.app
 
@@ -531,6 +551,7 @@ class LocalApi:
         try:
             self._call(self._emulator.stop(), 60)
         finally:
+            logging.getLogger("cdk_ws_api.local").removeHandler(self._log_handler)
             _stop_loop(self._loop, self._thread)
             self._scratch.close()
 

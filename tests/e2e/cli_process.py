@@ -22,19 +22,11 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from cdk_ws_api.testing import child_processes
+from cdk_ws_api.testing import child_processes, is_running
 
 __all__ = ["Emulator", "start_emulator"]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 class Emulator:
@@ -97,9 +89,9 @@ class Emulator:
             raise AssertionError("emulator ignored SIGTERM:\n" + self.output[-3000:]) from None
         self._reader.join(5)
         deadline = time.monotonic() + 5
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        while any(is_running(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.05)
-        survivors = [pid for pid in children if _alive(pid)]
+        survivors = [pid for pid in children if is_running(pid)]
         for pid in survivors:
             os.kill(pid, signal.SIGKILL)
         assert not survivors, f"orphan processes after shutdown: {survivors}"
