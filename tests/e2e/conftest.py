@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_process import Emulator, start_emulator
+from e2e_harness import Emulator, start_emulator
 from e2e_helpers import PLAIN_STACK_APP, synth
 
 from cdk_ws_api.testing import LocalApi, serve

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from cli_process import start_emulator
+from e2e_harness import start_emulator
 from e2e_helpers import ROOT, audit, recv_json
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from cli_process import ROOT, Emulator
+from e2e_harness import ROOT, Emulator
 from hostile_clients import RawHttp, gateway_rss_kib
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
