@@ -12,15 +12,13 @@ from e2e_helpers import PLAIN_STACK_APP, synth
 
 from cdk_ws_api.testing import LocalApi, serve
 
-#: A user's project, copied to a temporary directory and tested there by test_testing_helper.
-collect_ignore = ["outside_project", "watch_project"]
-
 HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_app.py"
 
 # A user's project, copied and run by test_testing_helper.py in its own directory; collected
 # from here it would serve the repository's app.py and put its own app.py on sys.path ahead
-# of the example's (tests/test_example_stack.py imports that as ``app``).
-collect_ignore = ["outside_project"]
+# of the example's (tests/test_example_stack.py imports that as ``app``). watch_project is
+# copied and edited by test_watch.py the same way.
+collect_ignore = ["outside_project", "watch_project"]
 
 
 @pytest.fixture(scope="session")
