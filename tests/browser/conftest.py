@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.e2e.e2e_harness import ROOT, Emulator, start_emulator
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
 from tests.e2e.e2e_harness import Emulator
 
 from .conftest import console_url
