@@ -242,7 +242,10 @@ def test_table_pages_and_the_test_client(plain_assembly: Path) -> None:
         assert json.loads(frame["data"])["event"]["requestContext"]["routeKey"] == "echo"
         # the header reached $connect (browsers' WebSockets cannot send one)
         (opened,) = feed.entries("open", query=[["token", "allow-t1"]])
-        (line,) = feed.entries("access", type="CONNECT", connectionId=opened["connectionId"])
+        (line,) = await feed.until(
+            lambda: feed.entries("access", type="CONNECT", connectionId=opened["connectionId"]),
+            "the test connection's CONNECT line",
+        )
         connect_event = (await feed.call("invocation", seq=line["invocations"][-1]))["result"]
         assert connect_event["event"]["headers"]["X-Trace"] == "abc"
         refused = (await feed.call("client.open", query="token=deny"))["result"]
