@@ -16,7 +16,9 @@ connections in the backlog while moto imports (1-2 s, the first DynamoDB call's 
 moto creates the tables on a private port before it serves the shared socket, so no call can
 see a table missing. A stack whose handlers never touch DynamoDB never starts moto. A failure
 to start is logged and closes the socket, so callers get a connection error at once.
-:meth:`LocalDynamoDB.start` starts moto right away (no laziness).
+:meth:`LocalDynamoDB.start` starts moto right away (no laziness). The start is recorded in
+:data:`.startups.STARTUPS`, so the handler waiting for it is not charged with it against
+its ``Timeout`` (see :mod:`.workers`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from .exceptions import DynamoDBError
 from .specs import ResourceSpec, TableSpec
+from .startups import STARTUPS
 
 __all__ = ["FAKE_CREDENTIALS", "LocalDynamoDB", "create_table_request"]
 
@@ -162,6 +165,8 @@ class LocalDynamoDB:
         self._resources: list[ResourceSpec] = []
         self._starting: asyncio.Task[None] | None = None
         self._watched = False
+        #: Seconds added to moto's start (a slow, loaded machine in tests); 0 in normal use.
+        self.boot_delay = 0.0
 
     @property
     def started(self) -> bool:
@@ -204,7 +209,19 @@ class LocalDynamoDB:
         self._unwatch()
         if self._socket is None:
             raise DynamoDBError("the DynamoDB endpoint is closed")
-        fd = self._socket.fileno()
+        # The handler whose call started moto is not charged with this wait (see .startups).
+        span = STARTUPS.begin()
+        try:
+            await self._boot(self._socket)
+        finally:
+            STARTUPS.end(span)
+
+    async def _boot(self, listening: socket.socket) -> None:
+        if self.boot_delay:
+            await asyncio.sleep(self.boot_delay)
+            if listening.fileno() < 0:
+                raise DynamoDBError("the DynamoDB endpoint is closed")
+        fd = listening.fileno()
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -233,7 +250,7 @@ class LocalDynamoDB:
             reason = line.decode(errors="replace").strip() or "it exited"
             raise DynamoDBError(f"the moto server did not start: {reason}")
         # moto holds the socket now; the emulator's copy is not needed any more.
-        self._socket.close()
+        listening.close()
         self._socket = None
         # Keep reading moto's stdout: its denial reports must not fill the pipe.
         self._pump = asyncio.ensure_future(self._read_output(self._process.stdout))

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from .bus import EventBus, InvocationRecord
 from .exceptions import FunctionError, FunctionTimeoutError, InvocationError, WorkerCrashedError
 from .specs import FunctionSpec
+from .startups import STARTUPS
 from .worker_entry import END_MARK, FUNCTION_ARN_ENV
 
 __all__ = [
@@ -84,6 +85,55 @@ else:  # pragma: no cover - Python 3.10
 #: ``await within(awaitable, seconds)``: a deadline without a task per call (the integration
 #: timeout of every message uses it too).
 within = _within
+
+
+def _own_time_watchdog(timeout: float, expire: Callable[[], None]) -> Callable[[], None]:
+    """Call ``expire`` once ``timeout`` seconds of the caller's own time have passed: the time
+    the emulator spent starting its own services meanwhile (moto, see :mod:`.startups`) is
+    added to the deadline, so a handler is charged only with its own time, as on AWS.
+    Returns the function that disarms it."""
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    handle: asyncio.TimerHandle
+
+    def check() -> None:
+        nonlocal handle
+        now = time.monotonic()
+        remaining = started + timeout + STARTUPS.within(started, now) - now
+        if remaining > 0 or STARTUPS.running:
+            handle = loop.call_later(max(remaining, 0.05), check)
+        else:
+            expire()
+
+    handle = loop.call_later(timeout, check)
+    return lambda: handle.cancel()  # the latest re-armed handle
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within_own_time(awaitable: Awaitable[_T], timeout: float) -> _T:
+        """:func:`within`, excluding the emulator's own start-up time (see above)."""
+        async with asyncio.timeout(None) as scope:
+            loop = asyncio.get_running_loop()
+            disarm = _own_time_watchdog(timeout, lambda: scope.reschedule(loop.time()))
+            try:
+                return await awaitable
+            finally:
+                disarm()
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _within_own_time(awaitable: Awaitable[_T], timeout: float) -> _T:
+        task = asyncio.ensure_future(awaitable)
+        disarm = _own_time_watchdog(timeout, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            disarm()
 
 
 class Worker:
@@ -237,7 +287,7 @@ class Worker:
             await self.kill()
             raise WorkerCrashedError(f"{self.spec.name}: worker is gone") from exc
         try:
-            reply = await _within(self._receive(), timeout)
+            reply = await _within_own_time(self._receive(), timeout)
         except asyncio.TimeoutError:
             await self.kill()
             raise FunctionTimeoutError(
