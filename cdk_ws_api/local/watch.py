@@ -5,7 +5,8 @@ here), changes debounced (:data:`DEBOUNCE_MS`) and filtered (:class:`SourceFilte
 ``__pycache__``, ``.git``, ``cdk.out``, ``node_modules``, virtualenvs and editor files are
 ignored). A change inside a function's code folder or one of its layers replaces that pool's
 workers (:meth:`~.workers.WorkerPool.replace`): invocations in flight finish on the old code,
-the next one imports the new code; connections stay open. When the emulator synthesizes the
+a worker of the new code starts importing at once (pre-warm), so the next message finds it
+warm; connections stay open. When the emulator synthesizes the
 app itself it passes ``aws:cdk:disable-asset-staging`` (what SAM CLI does for CDK apps), so a
 function's code folder is its source folder; with ``--assembly`` the folders the assembly
 points at are watched, and the banner says which.

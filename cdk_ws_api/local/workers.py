@@ -370,6 +370,8 @@ class WorkerPool:
         self._stopping: set[asyncio.Task[None]] = set()
         #: Bumped by :meth:`replace`; workers of an older generation are not reused.
         self.generation = 0
+        #: The replacement worker :meth:`replace` starts at once (pre-warm), while it imports.
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def size(self) -> int:
@@ -430,6 +432,10 @@ class WorkerPool:
     ) -> Invocation:
         async with self._slots:
             started = time.monotonic()
+            if not self._idle and self._warming is not None and not self._warming.done():
+                # The new code's worker is importing already: waiting for it is never slower
+                # than starting another one.
+                await asyncio.wait([self._warming])
             worker = self._idle.pop() if self._idle else None
             if worker is None or not worker.alive:
                 worker = Worker(self.spec, self.env, self._on_output, self.generation)
@@ -470,8 +476,9 @@ class WorkerPool:
         self, spec: FunctionSpec | None = None, env: Mapping[str, str] | None = None
     ) -> int:
         """Run new code from the next invocation on: idle workers stop now, busy ones when
-        their invocation returns (it finishes on the old code); ``spec``/``env`` replace the
-        function's definition when given. Returns how many idle workers were stopped."""
+        their invocation returns (it finishes on the old code), and one worker of the new code
+        starts now (:meth:`_prewarm`); ``spec``/``env`` replace the function's definition when
+        given. Returns how many idle workers were stopped."""
         if spec is not None:
             self.spec = spec
         if env is not None:
@@ -480,7 +487,35 @@ class WorkerPool:
         idle, self._idle = self._idle, []
         for worker in idle:
             self._stop_later(worker)
+        if not self._closed and (idle or self._busy):
+            self._prewarm()
         return len(idle)
+
+    def _prewarm(self) -> None:
+        """Start one worker of the current generation now, so that the first invocation
+        after a reload finds it warm instead of paying the import. A pool that had no
+        worker (never invoked) stays empty: nothing is started for a function not in use.
+        An import error is not reported here: the next invocation starts a worker again and
+        returns the error to its caller, as without the pre-warm."""
+        if self._warming is not None:
+            self._warming.cancel()
+        worker = Worker(self.spec, self.env, self._on_output, self.generation)
+        self._warming = asyncio.get_running_loop().create_task(self._warm(worker))
+
+    async def _warm(self, worker: Worker) -> None:
+        try:
+            await worker.start()
+        except asyncio.CancelledError:
+            await worker.kill()
+            raise
+        except (InvocationError, OSError):
+            return
+        if self._closed or worker.generation != self.generation:
+            await worker.kill()
+            return
+        worker.idle_since = time.monotonic()
+        self._idle.append(worker)
+        self._schedule_reap()
 
     def _stop_later(self, worker: Worker) -> None:
         task = asyncio.get_running_loop().create_task(worker.stop())
@@ -525,6 +560,9 @@ class WorkerPool:
         self._closed = True
         if self._reaper is not None:
             self._reaper.cancel()
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
         workers = [*self._idle, *self._busy]
         self._idle.clear()
         await asyncio.gather(*(w.stop() for w in workers), *self._stopping, return_exceptions=True)

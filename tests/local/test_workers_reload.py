@@ -79,3 +79,74 @@ def test_replace_lets_in_flight_finish_on_old_code_and_next_run_new(tmp_path: Pa
             await pool.close()
 
     asyncio.run(scenario())
+
+
+async def _until_idle_worker(pool: WorkerPool, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while pool.size - pool.busy < 1:
+        assert asyncio.get_running_loop().time() < deadline, "no worker was pre-warmed"
+        await asyncio.sleep(0.02)
+
+
+def test_replace_prewarms_the_new_code_before_any_invocation(tmp_path: Path) -> None:
+    _write(tmp_path, "v1")
+
+    async def scenario() -> None:
+        pool = _pool(tmp_path)
+        try:
+            old_pid = (await pool.invoke({})).result["pid"]
+            _write(tmp_path, "v2")
+            pool.replace()
+            assert pool.size == 0  # the old worker went; the new one is importing
+            await _until_idle_worker(pool)  # started with no invocation asking for it
+            (warm,) = pool._idle
+            answer = (await pool.invoke({})).result
+            assert answer == {"version": "v2", "pid": warm.pid} and warm.pid != old_pid
+            assert pool.size == 1
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_invocation_during_the_prewarm_takes_the_prewarmed_worker(tmp_path: Path) -> None:
+    _write(tmp_path, "v1")
+
+    async def scenario() -> None:
+        pool = _pool(tmp_path, concurrency=1)
+        try:
+            await pool.invoke({})
+            _write(tmp_path, "v2")
+            pool.replace()
+            # Asked at once, while the new worker still imports: one process, not two.
+            assert (await pool.invoke({})).result["version"] == "v2"
+            assert pool.size == 1
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_unused_pool_is_not_prewarmed_and_a_broken_prewarm_reports_on_invoke(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, "v1")
+
+    async def scenario() -> None:
+        pool = _pool(tmp_path)
+        try:
+            pool.replace()  # never invoked: nothing to keep warm
+            await asyncio.sleep(0.5)
+            assert pool.size == 0
+            await pool.invoke({})
+            (tmp_path / "app.py").write_text("def handler(event, context):\n    return (\n")
+            pool.replace()
+            await asyncio.sleep(1.0)
+            assert pool.size == 0  # the pre-warm failed to import and was dropped
+            with pytest.raises(FunctionError) as info:
+                await pool.invoke({})
+            assert info.value.error_type == "Runtime.ImportModuleError"
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
