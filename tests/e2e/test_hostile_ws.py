@@ -12,11 +12,13 @@ import socket
 import struct
 import threading
 import time
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
 from e2e_harness import Emulator
-from hostile_clients import gateway_rss_kib, masked_text_frame, raw_websocket
+from hostile_clients import address, gateway_rss_kib, masked_text_frame, raw_websocket
 from websockets.sync.client import connect
 
 
@@ -74,16 +76,50 @@ def test_delete_of_a_client_that_never_reads_closes_and_disconnects(hostile: Emu
     seen = _connects(hostile)
     client, _ = raw_websocket(hostile.ws_url, "/h", rcvbuf=4096)
     connection_id = _connected_id(hostile, seen)
-    management = _management(hostile)
-    for _ in range(6):  # fill what the kernel buffers take, not the emulator's bound
-        management.post_to_connection(ConnectionId=connection_id, Data=b"y" * 100_000)  # type: ignore[attr-defined]
+    ends = (address(hostile.ws_url)[1], client.sock.getsockname()[1])
+    # Fill the kernel's buffers, then the emulator's own: post 128 KiB until the kernel's send
+    # queue stops growing (the last frame waits in the emulator) or a post is no longer
+    # answered promptly (before the fix: it waited on the drain). Below the 1 MiB bound.
+    management = _management(hostile, read_timeout=3)
+    data = b"y" * (128 * 1024)
+    queued = 0
+    for _ in range(40):
+        try:
+            management.post_to_connection(ConnectionId=connection_id, Data=data)  # type: ignore[attr-defined]
+        except ReadTimeoutError:
+            break
+        now = _send_queue(*ends)
+        if now <= queued:
+            break
+        queued = now
+    else:
+        raise AssertionError(f"40 posts of 128 KiB, the kernel queue still grows ({queued} B)")
+    _management(hostile).delete_connection(ConnectionId=connection_id)  # type: ignore[attr-defined]
     started = time.monotonic()
-    management.delete_connection(ConnectionId=connection_id)  # type: ignore[attr-defined]
-    hostile.wait_for_line(rf"\] disconnect {re.escape(connection_id)} 1000 ", timeout=30)
-    # The TCP connection is gone too (aborted if the close could not drain).
-    client.closed_within(30)
-    assert time.monotonic() - started < 30
+    # The client still reads nothing: the emulator must close without the drain (aborting
+    # the TCP connection), and run $disconnect (before the fix: open forever, no $disconnect).
+    while _send_queue(*ends, held=True) >= 0:
+        assert time.monotonic() - started < 30, "the emulator still holds the socket after 30 s"
+        time.sleep(0.1)
+    hostile.wait_for_line(rf"\] disconnect {re.escape(connection_id)} \d+ ", timeout=30)
     client.close()
+
+
+def _send_queue(server_port: int, client_port: int, *, held: bool = False) -> int:
+    """Bytes queued in the kernel by the emulator's socket to ``client_port`` (from
+    /proc/net/tcp); -1 once there is none that the emulator holds open (``held``: orphaned
+    sockets, closed by the process while the kernel still sends, do not count)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) != server_port:
+            continue
+        if int(remote.split(":")[1], 16) != client_port:
+            continue
+        if held and inode == "0":
+            continue
+        return int(fields[4].split(":")[0], 16)
+    return -1
 
 
 # -- item 10: deep nesting ---------------------------------------------------------------
