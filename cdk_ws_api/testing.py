@@ -46,10 +46,13 @@ import json
 import logging
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -68,12 +71,14 @@ __all__ = [
     "VERSION_HASH_PLACEHOLDER",
     "LocalApi",
     "LocalApiError",
+    "LocalProcess",
     "OutputLine",
     "TemplateSnapshotExtension",  # noqa: F822 - built on first access (module __getattr__)
     "child_processes",
     "is_running",
     "lint_template",
     "normalize_template",
+    "run_local",
     "serve",
     "start",
     "template_snapshot",
@@ -217,6 +222,46 @@ def is_running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def _wait_for_line(lines: list[str], pattern: str, timeout: float) -> str:
+    """The first of ``lines`` (appended to by another thread) matching ``pattern``."""
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in list(lines):
+            if regex.search(line):
+                return line
+        if time.monotonic() >= deadline:
+            recent = "\n".join(lines[-20:])
+            raise AssertionError(f"no log line matches {pattern!r}; recent:\n{recent}")
+        time.sleep(0.05)
+
+
+def _ws_connect(
+    url: str, headers: Mapping[str, str] | None, open_timeout: float, kwargs: dict[str, Any]
+) -> Any:
+    from websockets.sync.client import connect
+
+    return connect(
+        url,
+        additional_headers=dict(headers or {}),
+        open_timeout=open_timeout,
+        close_timeout=5,
+        **kwargs,
+    )
+
+
+def _boto3_client(service: str, endpoint: str | None, region: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def _assembly_of(
@@ -380,16 +425,7 @@ class LocalApi:
     def wait_for_log(self, pattern: str, timeout: float = 15) -> str:
         """The first access-log or output line matching ``pattern`` (a regex), waiting up to
         ``timeout`` seconds for it (they arrive asynchronously)."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in list(self._captured.lines):
-                if regex.search(line):
-                    return line
-            if time.monotonic() >= deadline:
-                recent = "\n".join(self._captured.access_log[-20:])
-                raise AssertionError(f"no log line matches {pattern!r}; recent:\n{recent}")
-            time.sleep(0.05)
+        return _wait_for_line(self._captured.lines, pattern, timeout)
 
     def clear(self) -> None:
         """Forget the captured access-log lines and handler output."""
@@ -418,15 +454,7 @@ class LocalApi:
         """A real WebSocket client (``websockets.sync.client.ClientConnection``) on the
         stage; use it as a context manager. ``query``/``headers`` reach ``$connect`` and its
         authorizer; ``path`` overrides ``/{stage}``; other arguments go to ``connect``."""
-        from websockets.sync.client import connect
-
-        return connect(
-            self._url(query, path),
-            additional_headers=dict(headers or {}),
-            open_timeout=open_timeout,
-            close_timeout=5,
-            **kwargs,
-        )
+        return _ws_connect(self._url(query, path), headers, open_timeout, kwargs)
 
     def aconnect(
         self,
@@ -449,15 +477,7 @@ class LocalApi:
         )
 
     def _client(self, service: str, endpoint: str | None) -> Any:
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=self.app.api.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return _boto3_client(service, endpoint, self.app.api.region)
 
     def management_client(self) -> Any:
         """boto3 ``apigatewaymanagementapi`` on the stage's ``@connections`` endpoint."""
@@ -642,6 +662,151 @@ def serve(
         yield api
     finally:
         api.close()
+
+
+# -- the CLI as a real process ------------------------------------------------------------
+
+
+class LocalProcess:
+    """``cdk-ws-api local`` running as a real process (see :func:`run_local`), for what only a
+    real process shows: its banner and output, its exit on SIGTERM, what a SIGKILL leaves
+    behind, its memory. The process's combined stdout/stderr is read in a thread into
+    :attr:`lines`; the clients are :class:`LocalApi`'s."""
+
+    def __init__(self, process: subprocess.Popen[str], *, region: str = "us-east-1") -> None:
+        #: The ``subprocess.Popen`` (``text=True``, stdout a pipe with stderr merged).
+        self.process = process
+        self.region = region
+        self._lines: list[str] = []
+        self._ready = threading.Event()
+        self._served = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.ws_url = self.management_url = self.dynamodb_url = ""
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.append(line.rstrip("\n"))
+            if line.startswith("ready"):
+                self._served = True
+                self._ready.set()
+        self._ready.set()  # the output ended: it exited
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Wait for the ``ready`` line, then read the URLs from the banner; raises
+        :class:`LocalApiError` with the output when the process exits or stalls first."""
+        if not self._ready.wait(timeout) or not self._served or self.process.poll() is not None:
+            raise LocalApiError("cdk-ws-api local did not start:\n" + self.log)
+        urls = {}
+        for name in ("WebSocket URL", "@connections URL", "DynamoDB endpoint"):
+            found = re.search(rf"{name}:\s+(\S+)", self.log)
+            if found is None:
+                raise LocalApiError(f"no {name} in the banner:\n{self.log}")
+            urls[name] = found.group(1)
+        self.ws_url = urls["WebSocket URL"]
+        self.management_url = urls["@connections URL"]
+        self.dynamodb_url = urls["DynamoDB endpoint"]  # ``-`` without a table
+
+    @property
+    def lines(self) -> list[str]:
+        """Every line the process printed so far (banner, access log, handler output)."""
+        return list(self._lines)
+
+    @property
+    def log(self) -> str:
+        """:attr:`lines`, one per line."""
+        return "\n".join(self._lines)
+
+    def wait_for_log(self, pattern: str, timeout: float = 15) -> str:
+        """The first printed line matching ``pattern`` (a regex), waiting up to ``timeout``."""
+        return _wait_for_line(self._lines, pattern, timeout)
+
+    def connect(
+        self,
+        query: Mapping[str, str] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        open_timeout: float = 30,
+        **kwargs: Any,
+    ) -> Any:
+        """A real WebSocket client on the stage (as :meth:`LocalApi.connect`)."""
+        text = query if isinstance(query, str) or not query else urllib.parse.urlencode(query)
+        url = self.ws_url + (f"?{text}" if text else "")
+        return _ws_connect(url, headers, open_timeout, kwargs)
+
+    def management_client(self) -> Any:
+        """boto3 ``apigatewaymanagementapi`` on the stage's ``@connections`` endpoint."""
+        return _boto3_client("apigatewaymanagementapi", self.management_url, self.region)
+
+    @functools.cached_property
+    def dynamodb(self) -> Any:
+        """boto3 DynamoDB resource on the process's embedded DynamoDB."""
+        import boto3
+
+        if not self.dynamodb_url.startswith("http"):
+            raise LocalApiError("the app has no DynamoDB table, so no local DynamoDB runs")
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.dynamodb_url,
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, wait for the exit and return its code; raises :class:`LocalApiError` when
+        the process ignores SIGTERM or leaves a descendant process running (those are killed)."""
+        if self.process.poll() is not None:
+            return self.process.returncode
+        children = child_processes(self.process.pid)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            raise LocalApiError("cdk-ws-api local ignored SIGTERM:\n" + self.log[-3000:]) from None
+        self._reader.join(5)
+        deadline = time.monotonic() + 5
+        while any(is_running(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [pid for pid in children if is_running(pid)]
+        for pid in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if survivors:
+            raise LocalApiError(f"processes left running after shutdown: {survivors}")
+        return code
+
+
+def run_local(
+    args: Sequence[str] = (),
+    *,
+    cwd: str | Path | None = None,
+    timeout: float = 120,
+    region: str = "us-east-1",
+) -> LocalProcess:
+    """Run ``python -m cdk_ws_api local ARGS --port 0`` (the CLI's flags, see
+    ``cdk-ws-api local --help``) in ``cwd`` and wait until it serves; stop it with
+    :meth:`LocalProcess.stop`. ``region`` is the one the clients use (the app's)."""
+    command = [sys.executable, "-m", "cdk_ws_api", "local", "--port", "0", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=None if cwd is None else str(cwd),
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = LocalProcess(process, region=region)
+    try:
+        running.wait_ready(timeout)
+    except BaseException:
+        process.kill()
+        process.wait(10)
+        raise
+    return running
 
 
 # -- pytest plugin (entry point ``pytest11``: cdk_ws_api = cdk_ws_api.testing) ---------------

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.e2e_harness import ROOT, Emulator, start_emulator
+from cdk_ws_api.testing import LocalProcess, run_local
+from tests.e2e.e2e_helpers import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -84,19 +85,19 @@ def browser() -> Iterator[Callable[[], object]]:
 
 
 @pytest.fixture(scope="module")
-def chat_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def chat_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
     """The example stack served like ``make run`` serves it, with ``web/`` at ``/``."""
     output = tmp_path_factory.mktemp("browser-cdk-out")
-    emulator = start_emulator(
+    emulator = run_local(
         ["--output", str(output), "--static", str(ROOT / "web")], cwd=ROOT, timeout=180
     )
     yield emulator
     assert emulator.stop() == 0
 
 
-def console_url(emulator: Emulator) -> str:
-    found = re.search(r"Console:\s+(http\S+)", emulator.output)
-    assert found, emulator.output
+def console_url(emulator: LocalProcess) -> str:
+    found = re.search(r"Console:\s+(http\S+)", emulator.log)
+    assert found, emulator.log
     return found.group(1)
 
 

@@ -18,7 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.e2e_harness import Emulator
+from cdk_ws_api.testing import LocalProcess
 
 from .conftest import console_url
 
@@ -39,7 +39,7 @@ def _text(driver: Any, selector: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, selector).text)
 
 
-def _chat_page(browser: Callable[[], Any], site: Emulator, user: str, room: str) -> Any:
+def _chat_page(browser: Callable[[], Any], site: LocalProcess, user: str, room: str) -> Any:
     page = browser()
     page.get(f"http://{urlsplit(site.ws_url).netloc}/?url={site.ws_url}")
     page.find_element(By.ID, "user").send_keys(user)
@@ -63,7 +63,7 @@ def _connection_ids(console: Any) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def pages(browser: Callable[[], Any], chat_site: Emulator) -> dict[str, Any]:
+def pages(browser: Callable[[], Any], chat_site: LocalProcess) -> dict[str, Any]:
     alice = _chat_page(browser, chat_site, "alice", "lobby")
     bob = _chat_page(browser, chat_site, "bob", "lobby")
     return {"alice": alice, "bob": bob}
@@ -84,7 +84,7 @@ def test_two_chat_pages_see_each_others_messages(pages: dict[str, Any], screensh
 
 
 def test_console_lists_both_connections_and_logs_the_send_route(
-    browser: Callable[[], Any], chat_site: Emulator, pages: dict[str, Any], screenshots: Path
+    browser: Callable[[], Any], chat_site: LocalProcess, pages: dict[str, Any], screenshots: Path
 ) -> None:
     console = browser()
     console.get(console_url(chat_site))
@@ -171,7 +171,7 @@ def test_disconnect_from_the_console_closes_that_page_and_updates_the_list(
 
 
 def test_console_without_its_token_is_refused(
-    browser: Callable[[], Any], chat_site: Emulator
+    browser: Callable[[], Any], chat_site: LocalProcess
 ) -> None:
     page = browser()
     url = console_url(chat_site)

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import Emulator, start_emulator
 from e2e_helpers import PLAIN_STACK_APP, synth
 
-from cdk_ws_api.testing import LocalApi, serve
+from cdk_ws_api.testing import LocalApi, LocalProcess, run_local, serve
 
 HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_app.py"
 
@@ -40,9 +39,9 @@ def hostile_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hostile(hostile_assembly: Path) -> Iterator[Emulator]:
+def hostile(hostile_assembly: Path) -> Iterator[LocalProcess]:
     """``HostileStack`` served by a real ``cdk-ws-api local`` process (its memory is measured)
     with a 2 s request timeout (the default is 10 s)."""
-    emulator = start_emulator(["--assembly", str(hostile_assembly), "--header-timeout", "2"])
+    emulator = run_local(["--assembly", str(hostile_assembly), "--header-timeout", "2"])
     yield emulator
     assert emulator.stop() == 0

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from e2e_harness import start_emulator
 from e2e_helpers import ROOT, audit, recv_json
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cdk_ws_api.testing import LocalApi, child_processes, serve
+from cdk_ws_api.testing import LocalApi, child_processes, run_local, serve
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -101,7 +100,7 @@ def test_app_option_synthesizes_and_sigterm_disconnects_everyone(
     # Any command that writes an assembly to $CDK_OUTDIR is an app; copying the session's
     # assembly spares a second jsii start (the chat app test runs a real synthesis).
     app = f'cp -r {plain_assembly}/. "$CDK_OUTDIR"'
-    emulator = start_emulator(
+    emulator = run_local(
         ["--app", app, "--output", str(tmp_path / "out"), "--stack", "PlainStack"],
         timeout=180,
     )
@@ -116,8 +115,8 @@ def test_app_option_synthesizes_and_sigterm_disconnects_everyone(
     finally:
         emulator.stop()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-    assert f"DISCONNECT $disconnect      {connection_id} 200" in emulator.output
-    assert emulator.output.rstrip().endswith("stopped")
+    assert f"DISCONNECT $disconnect      {connection_id} 200" in emulator.log
+    assert emulator.log.rstrip().endswith("stopped")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -159,7 +158,7 @@ def test_cli_help_and_errors(plain_assembly: Path, tmp_path: Path) -> None:
 
 
 def test_workers_and_moto_exit_when_the_emulator_is_killed(plain_assembly: Path) -> None:
-    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
+    emulator = run_local(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
     try:
         with emulator.connect("token=allow-kill") as ws:
             ws.send(json.dumps({"action": "echo"}))
@@ -191,7 +190,7 @@ def _cmdline(pid: int) -> str:
 
 
 def test_stack_without_tables_runs_no_moto_and_reaps_idle_workers(plain_assembly: Path) -> None:
-    emulator = start_emulator(
+    emulator = run_local(
         [
             "--assembly",
             str(plain_assembly),
@@ -244,7 +243,7 @@ def test_stack_without_tables_runs_no_moto_and_reaps_idle_workers(plain_assembly
 
 
 def test_moto_starts_on_first_dynamodb_use_with_the_tables_ready(plain_assembly: Path) -> None:
-    emulator = start_emulator(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
+    emulator = run_local(["--assembly", str(plain_assembly), "--stack", "PlainStack"])
     try:
         assert emulator.dynamodb_url.startswith("http://127.0.0.1:")
         time.sleep(0.5)

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Emulator, recv_json, start_emulator, synth
+from e2e_helpers import recv_json, synth
 from integration_helpers import aws_client
 from websockets.sync.client import ClientConnection
+
+from cdk_ws_api.testing import LocalProcess, run_local
 
 APP = Path(__file__).resolve().parent / "fanout_app" / "app.py"
 
@@ -22,21 +24,21 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
     assembly = synth(APP, tmp_path_factory.mktemp("fanout-app"))
-    running = start_emulator(["--assembly", str(assembly), "--stack", "FanoutStack"])
+    running = run_local(["--assembly", str(assembly), "--stack", "FanoutStack"])
     yield running
     assert running.stop() == 0
 
 
-def _queues(emulator: Emulator) -> tuple[str, str]:
+def _queues(emulator: LocalProcess) -> tuple[str, str]:
     urls = aws_client(emulator, "sqs").list_queues()["QueueUrls"]
     (queue,) = [u for u in urls if "FanoutQueue" in u]
     (dead,) = [u for u in urls if "FanoutDeadLetters" in u]
     return queue, dead
 
 
-def _empty(emulator: Emulator, url: str, timeout: float = 120) -> None:
+def _empty(emulator: LocalProcess, url: str, timeout: float = 120) -> None:
     """Wait until no message is on ``url``, visible or in flight."""
     sqs = aws_client(emulator, "sqs")
     deadline = time.monotonic() + timeout
@@ -46,16 +48,16 @@ def _empty(emulator: Emulator, url: str, timeout: float = 120) -> None:
         if all(attributes[n] == "0" for n in names):
             return
         time.sleep(0.5)
-    raise AssertionError(f"{url} still holds messages:\n{emulator.output[-3000:]}")
+    raise AssertionError(f"{url} still holds messages:\n{emulator.log[-3000:]}")
 
 
 def _room(
-    stack: contextlib.ExitStack, emulator: Emulator, room: str, count: int
+    stack: contextlib.ExitStack, emulator: LocalProcess, room: str, count: int
 ) -> list[ClientConnection]:
     return [stack.enter_context(emulator.connect(f"room={room}")) for _ in range(count)]
 
 
-def _publish(emulator: Emulator, room: str, data: Any, per: int) -> str:
+def _publish(emulator: LocalProcess, room: str, data: Any, per: int) -> str:
     with emulator.connect("room=publishers") as ws:
         ws.send(json.dumps({"action": "publish", "room": room, "data": data, "per": per}))
         answer = recv_json(ws, timeout=60)
@@ -80,7 +82,7 @@ def _copies(clients: list[ClientConnection], timeout: float) -> list[list[Any]]:
     return received
 
 
-def test_every_member_of_the_room_gets_exactly_one_copy(emulator: Emulator) -> None:
+def test_every_member_of_the_room_gets_exactly_one_copy(emulator: LocalProcess) -> None:
     queue, _ = _queues(emulator)
     with contextlib.ExitStack() as clients:
         members = _room(clients, emulator, "r1", 12)
@@ -94,17 +96,17 @@ def test_every_member_of_the_room_gets_exactly_one_copy(emulator: Emulator) -> N
         for ws in others:
             with pytest.raises(TimeoutError):
                 ws.recv(timeout=0.5)
-        assert tracking_id in emulator.output  # the metric lines carry it
+        assert tracking_id in emulator.log  # the metric lines carry it
         delivered = [
             json.loads(line[line.index("{") :])
-            for line in emulator.output.splitlines()
+            for line in emulator.log.splitlines()
             if '"event":"delivered"' in line and tracking_id in line
         ]
         assert sum(m["Delivered"] for m in delivered) == 12
 
 
 def test_a_delivery_that_outlasts_the_consumer_resumes_without_duplicates(
-    emulator: Emulator,
+    emulator: LocalProcess,
 ) -> None:
     # GIVEN 25 clients in one message: at 2 posts/s a consumer needs 12.5 s, its timeout is 10 s
     queue, _ = _queues(emulator)
@@ -117,7 +119,7 @@ def test_a_delivery_that_outlasts_the_consumer_resumes_without_duplicates(
         _empty(emulator, queue)
         lines = [
             json.loads(line[line.index("{") :])
-            for line in emulator.output.splitlines()
+            for line in emulator.log.splitlines()
             if '"_aws"' in line and tracking_id in line and '"part"' in line
         ]
         events = [(m["event"], m["receiveCount"]) for m in lines]
@@ -125,7 +127,7 @@ def test_a_delivery_that_outlasts_the_consumer_resumes_without_duplicates(
         assert sum(m["Delivered"] for m in lines) == 25
 
 
-def test_a_poison_message_goes_to_the_dead_letter_queue(emulator: Emulator) -> None:
+def test_a_poison_message_goes_to_the_dead_letter_queue(emulator: LocalProcess) -> None:
     queue, dead = _queues(emulator)
     sqs = aws_client(emulator, "sqs")
     sqs.send_message(QueueUrl=queue, MessageBody="not a fan-out message")
@@ -134,4 +136,4 @@ def test_a_poison_message_goes_to_the_dead_letter_queue(emulator: Emulator) -> N
     while not moved and time.monotonic() < deadline:
         moved = sqs.receive_message(QueueUrl=dead, WaitTimeSeconds=1).get("Messages", [])
     assert [m["Body"] for m in moved] == ["not a fan-out message"]
-    assert emulator.output.count('"event":"unreadable"') >= 2  # received twice, then moved
+    assert emulator.log.count('"event":"unreadable"') >= 2  # received twice, then moved

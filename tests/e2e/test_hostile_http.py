@@ -20,10 +20,12 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from e2e_harness import ROOT, Emulator
+from e2e_helpers import ROOT
 from hostile_clients import RawHttp, gateway_rss_kib
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+
+from cdk_ws_api.testing import LocalProcess
 
 
 def _request(method: str, path: str, *headers: str, body: bytes = b"") -> bytes:
@@ -34,7 +36,7 @@ def _request(method: str, path: str, *headers: str, body: bytes = b"") -> bytes:
 # -- item 8: unfinished requests ---------------------------------------------------------
 
 
-def test_slowloris_head_gets_408_and_is_closed(hostile: Emulator) -> None:
+def test_slowloris_head_gets_408_and_is_closed(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.management_url)
     started = time.monotonic()
     head = b"GET /h/@connections/x HTTP/1.1\r\nHost: h\r\nX-Slow: "
@@ -53,7 +55,7 @@ def test_slowloris_head_gets_408_and_is_closed(hostile: Emulator) -> None:
 
 
 @pytest.mark.parametrize("first", [b"", b"GET /h/@connections/x HTTP/1.1\r\nHost: h\r\n"])
-def test_silent_connection_is_closed(hostile: Emulator, first: bytes) -> None:
+def test_silent_connection_is_closed(hostile: LocalProcess, first: bytes) -> None:
     client = RawHttp(hostile.management_url)
     client.send(first)
     started = time.monotonic()
@@ -62,14 +64,16 @@ def test_silent_connection_is_closed(hostile: Emulator, first: bytes) -> None:
     assert time.monotonic() - started < 12
 
 
-def test_slow_body_counts_as_unfinished(hostile: Emulator) -> None:
+def test_slow_body_counts_as_unfinished(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.management_url)
     client.send(_request("POST", "/h/@connections/x", "Host: h", "Content-Length: 100") + b"x")
     assert client.answer(timeout=15).status == 408
     client.closed_within(5)
 
 
-def test_kept_alive_connection_times_out_only_on_a_request_it_started(hostile: Emulator) -> None:
+def test_kept_alive_connection_times_out_only_on_a_request_it_started(
+    hostile: LocalProcess,
+) -> None:
     client = RawHttp(hostile.management_url)
     for _ in range(3):  # idle gaps longer than the request timeout are fine between requests
         client.send(_request("GET", "/h/@connections/unknown%3D", "Host: h"))
@@ -79,7 +83,7 @@ def test_kept_alive_connection_times_out_only_on_a_request_it_started(hostile: E
     assert client.answer(timeout=15).status == 408
 
 
-def test_bare_lf_request_is_refused_at_once(hostile: Emulator) -> None:
+def test_bare_lf_request_is_refused_at_once(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.management_url)
     client.send(b"GET /h/@connections/x HTTP/1.1\nHost: h\n\n")
     answer = client.answer(timeout=1.5)  # before any timeout could fire
@@ -104,7 +108,7 @@ def test_descriptor_exhaustion_refuses_cleanly_and_logs_once(hostile_assembly: P
         text=True,
         preexec_fn=limits,
     )
-    emulator = Emulator(process)
+    emulator = LocalProcess(process)
     held: list[RawHttp] = []
     try:
         emulator.wait_ready(120)
@@ -125,7 +129,7 @@ def test_descriptor_exhaustion_refuses_cleanly_and_logs_once(hostile_assembly: P
         assert refused >= 200 - 160
         warnings = [line for line in emulator.lines if "out of file descriptors" in line]
         assert len(warnings) == 1, warnings
-        assert "accept() out of system resource" not in emulator.output
+        assert "accept() out of system resource" not in emulator.log
         for client in held:
             client.close()
         held.clear()
@@ -142,7 +146,7 @@ def test_descriptor_exhaustion_refuses_cleanly_and_logs_once(hostile_assembly: P
 # -- item 11: a huge Authorization header ------------------------------------------------
 
 
-def test_huge_authorization_header_does_not_stall_other_clients(hostile: Emulator) -> None:
+def test_huge_authorization_header_does_not_stall_other_clients(hostile: LocalProcess) -> None:
     # 64 KB: each "Credential=" made the old regex scan the rest (2 s per evaluation).
     authorization = "AWS4-HMAC-SHA256 " + "Credential=" * 5900
     answers: list[int] = []
@@ -165,13 +169,13 @@ def test_huge_authorization_header_does_not_stall_other_clients(hostile: Emulato
         assert json.loads(ws.recv(timeout=30))["route"] == "$default"
     attacker.join(30)
     assert answers == [501, 501]
-    hostile.wait_for_line(r"\(AWS\)\s+unknown 501")
+    hostile.wait_for_log(r"\(AWS\)\s+unknown 501")
 
 
 # -- item 13: body limits and pipelined floods -------------------------------------------
 
 
-def test_oversized_content_length_is_refused_before_the_body(hostile: Emulator) -> None:
+def test_oversized_content_length_is_refused_before_the_body(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.management_url)
     client.send(_request("POST", "/h/@connections/x", "Host: h", "Content-Length: 8388608"))
     answer = client.answer(timeout=5)  # no body byte sent
@@ -180,7 +184,7 @@ def test_oversized_content_length_is_refused_before_the_body(hostile: Emulator) 
     client.closed_within(5)
 
 
-def test_oversized_post_is_payload_too_large_for_boto3(hostile: Emulator) -> None:
+def test_oversized_post_is_payload_too_large_for_boto3(hostile: LocalProcess) -> None:
     management = boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=hostile.management_url,
@@ -193,7 +197,7 @@ def test_oversized_post_is_payload_too_large_for_boto3(hostile: Emulator) -> Non
         management.post_to_connection(ConnectionId="abc=", Data=b"x" * (200 * 1024))
 
 
-def test_pipelined_flood_is_held_by_flow_control(hostile: Emulator) -> None:
+def test_pipelined_flood_is_held_by_flow_control(hostile: LocalProcess) -> None:
     # 30,000 pipelined PostToConnection requests from a client with a small receive window
     # that reads nothing. The 410 answer names the id, so a 2 KiB id makes each answer 2 KiB:
     # 60 MiB of answers, far more than the kernel's send buffer (4 MiB) holds. The emulator
@@ -252,7 +256,7 @@ REFUSED_ON_THE_WIRE = [
 
 
 @pytest.mark.parametrize("data", REFUSED_ON_THE_WIRE)
-def test_rfc9112_violations_get_400(hostile: Emulator, data: bytes) -> None:
+def test_rfc9112_violations_get_400(hostile: LocalProcess, data: bytes) -> None:
     client = RawHttp(hostile.management_url)
     client.send(data)
     answer = client.answer(timeout=5)
@@ -263,7 +267,7 @@ def test_rfc9112_violations_get_400(hostile: Emulator, data: bytes) -> None:
 @pytest.mark.parametrize(
     ("path", "status"), [("/h/@connections/unknown%3D", 410), ("/h", 426), ("/nowhere", 403)]
 )
-def test_head_answers_carry_no_body(hostile: Emulator, path: str, status: int) -> None:
+def test_head_answers_carry_no_body(hostile: LocalProcess, path: str, status: int) -> None:
     client = RawHttp(hostile.management_url)
     client.send(_request("HEAD", path, "Host: h") + _request("GET", path, "Host: h"))
     head = client.answer(head_only=True)
@@ -282,7 +286,7 @@ def test_head_answers_carry_no_body(hostile: Emulator, path: str, status: int) -
     ],
 )
 def test_percent_decoding_does_not_change_the_stage(
-    hostile: Emulator, path: str, status: int
+    hostile: LocalProcess, path: str, status: int
 ) -> None:
     client = RawHttp(hostile.management_url)
     client.send(_request("GET", path, "Host: h"))
@@ -292,12 +296,12 @@ def test_percent_decoding_does_not_change_the_stage(
 # -- item 15: log injection --------------------------------------------------------------
 
 
-def test_ids_in_the_access_log_cannot_forge_lines(hostile: Emulator) -> None:
+def test_ids_in_the_access_log_cannot_forge_lines(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.management_url)
     forged = "MESSAGE%20%20%20%20slow%20%20forged%20200%201ms"
     client.send(_request("GET", f"/h/@connections/abc%0A{forged}%0D%0A%1B[2J", "Host: h"))
     assert client.answer().status == 410
-    line = hostile.wait_for_line(r"GET\s+@connections\s+abc\\n")
+    line = hostile.wait_for_log(r"GET\s+@connections\s+abc\\n")
     assert "\\x1b[2J" in line
     assert not any("forged" in seen and seen.startswith("MESSAGE") for seen in hostile.lines)
 
@@ -318,7 +322,7 @@ KEY = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
     ],
 )
 def test_invalid_upgrade_is_refused_before_connect_runs(
-    hostile: Emulator, headers: tuple[str, ...], status: int
+    hostile: LocalProcess, headers: tuple[str, ...], status: int
 ) -> None:
     invoked = sum("connect invoked" in line for line in hostile.lines)
     client = RawHttp(hostile.ws_url)
@@ -327,12 +331,12 @@ def test_invalid_upgrade_is_refused_before_connect_runs(
     assert answer.status == status
     if status == 426:
         assert answer.headers["sec-websocket-version"] == "13"
-    hostile.wait_for_line(rf"CONNECT\s+\$connect\s+- {status} ")
+    hostile.wait_for_log(rf"CONNECT\s+\$connect\s+- {status} ")
     time.sleep(0.3)
     assert sum("connect invoked" in line for line in hostile.lines) == invoked
 
 
-def test_upgrade_with_raw_non_ascii_target_gets_400(hostile: Emulator) -> None:
+def test_upgrade_with_raw_non_ascii_target_gets_400(hostile: LocalProcess) -> None:
     client = RawHttp(hostile.ws_url)
     client.send(
         "GET /h?name=é HTTP/1.1\r\n".encode()
@@ -347,16 +351,16 @@ def test_upgrade_with_raw_non_ascii_target_gets_400(hostile: Emulator) -> None:
 
 
 @pytest.mark.parametrize("status", [0, 101, 600, 99])
-def test_invalid_connect_status_gives_500(hostile: Emulator, status: int) -> None:
+def test_invalid_connect_status_gives_500(hostile: LocalProcess, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
         connect(f"{hostile.ws_url}?status={status}", open_timeout=30)
     assert info.value.response.status_code == 500
-    hostile.wait_for_line(r"CONNECT\s+\$connect\s+\S+ 500 ")
-    assert "Traceback" not in hostile.output
+    hostile.wait_for_log(r"CONNECT\s+\$connect\s+\S+ 500 ")
+    assert "Traceback" not in hostile.log
 
 
 @pytest.mark.parametrize("status", [302, 401, 429, 599])
-def test_rejection_statuses_pass_through(hostile: Emulator, status: int) -> None:
+def test_rejection_statuses_pass_through(hostile: LocalProcess, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
         connect(f"{hostile.ws_url}?status={status}", open_timeout=30)
     assert info.value.response.status_code == status

@@ -17,12 +17,13 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
-from e2e_harness import Emulator
 from hostile_clients import address, gateway_rss_kib, masked_text_frame, raw_websocket
 from websockets.sync.client import connect
 
+from cdk_ws_api.testing import LocalProcess
 
-def _management(emulator: Emulator, *, read_timeout: float = 10) -> object:
+
+def _management(emulator: LocalProcess, *, read_timeout: float = 10) -> object:
     return boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=emulator.management_url,
@@ -33,7 +34,7 @@ def _management(emulator: Emulator, *, read_timeout: float = 10) -> object:
     )
 
 
-def _connected_id(emulator: Emulator, seen: int) -> str:
+def _connected_id(emulator: LocalProcess, seen: int) -> str:
     """The id of the connection opened after the first ``seen`` CONNECT lines."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -46,14 +47,14 @@ def _connected_id(emulator: Emulator, seen: int) -> str:
     raise AssertionError("no CONNECT line")
 
 
-def _connects(emulator: Emulator) -> int:
+def _connects(emulator: LocalProcess) -> int:
     return sum(bool(re.search(r"CONNECT\s+\$connect\s+\S+ 200", line)) for line in emulator.lines)
 
 
 # -- item 9: a client that never reads ----------------------------------------------------
 
 
-def test_posts_to_a_client_that_never_reads_are_answered_promptly(hostile: Emulator) -> None:
+def test_posts_to_a_client_that_never_reads_are_answered_promptly(hostile: LocalProcess) -> None:
     seen = _connects(hostile)
     client, _ = raw_websocket(hostile.ws_url, "/h", rcvbuf=4096)
     connection_id = _connected_id(hostile, seen)
@@ -67,12 +68,12 @@ def test_posts_to_a_client_that_never_reads_are_answered_promptly(hostile: Emula
             gone = sent
             break
     assert gone is not None, "200 posts of 128 KiB were all buffered"
-    line = hostile.wait_for_line(rf"\] disconnect {re.escape(connection_id)} 1008 ", timeout=30)
+    line = hostile.wait_for_log(rf"\] disconnect {re.escape(connection_id)} 1008 ", timeout=30)
     assert "Output buffer full" in line
     client.close()
 
 
-def test_delete_of_a_client_that_never_reads_closes_and_disconnects(hostile: Emulator) -> None:
+def test_delete_of_a_client_that_never_reads_closes_and_disconnects(hostile: LocalProcess) -> None:
     seen = _connects(hostile)
     client, _ = raw_websocket(hostile.ws_url, "/h", rcvbuf=4096)
     connection_id = _connected_id(hostile, seen)
@@ -101,7 +102,7 @@ def test_delete_of_a_client_that_never_reads_closes_and_disconnects(hostile: Emu
     while _send_queue(*ends, held=True) >= 0:
         assert time.monotonic() - started < 30, "the emulator still holds the socket after 30 s"
         time.sleep(0.1)
-    hostile.wait_for_line(rf"\] disconnect {re.escape(connection_id)} \d+ ", timeout=30)
+    hostile.wait_for_log(rf"\] disconnect {re.escape(connection_id)} \d+ ", timeout=30)
     client.close()
 
 
@@ -125,7 +126,7 @@ def _send_queue(server_port: int, client_port: int, *, held: bool = False) -> in
 # -- item 10: deep nesting ---------------------------------------------------------------
 
 
-def test_deeply_nested_body_routes_to_default(hostile: Emulator) -> None:
+def test_deeply_nested_body_routes_to_default(hostile: LocalProcess) -> None:
     with connect(hostile.ws_url, open_timeout=30) as ws:
         for body in ("[" * 14000, '{"action":' * 2900 + "1" + "}" * 2900):
             ws.send(body)
@@ -135,7 +136,7 @@ def test_deeply_nested_body_routes_to_default(hostile: Emulator) -> None:
 # -- item 12: a flood of messages for a slow handler --------------------------------------
 
 
-def test_message_flood_is_bounded_and_dropped_when_the_client_leaves(hostile: Emulator) -> None:
+def test_message_flood_is_bounded_and_dropped_when_the_client_leaves(hostile: LocalProcess) -> None:
     seen = _connects(hostile)
     client, _ = raw_websocket(hostile.ws_url, "/h")
     connection_id = _connected_id(hostile, seen)
@@ -158,7 +159,7 @@ def test_message_flood_is_bounded_and_dropped_when_the_client_leaves(hostile: Em
 
     sender = threading.Thread(target=flood, daemon=True)
     sender.start()
-    hostile.wait_for_line(r"\] slow 0$", timeout=30)
+    hostile.wait_for_log(r"\] slow 0$", timeout=30)
     time.sleep(2)  # the first message is in its handler, the rest wait
     grown = gateway_rss_kib(hostile.process.pid) - before
     assert grown < 24 * 1024, f"the gateway grew by {grown} KiB for one connection's queue"
@@ -167,11 +168,11 @@ def test_message_flood_is_bounded_and_dropped_when_the_client_leaves(hostile: Em
     # The client leaves (a reset) while messages wait.
     client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.sock.close()
-    dropped = hostile.wait_for_line(
+    dropped = hostile.wait_for_log(
         rf"dropped \d+ queued message\(s\) of closed connection {re.escape(connection_id)}",
         timeout=30,
     )
-    hostile.wait_for_line(rf"\] disconnect {re.escape(connection_id)} 1006 ", timeout=30)
+    hostile.wait_for_log(rf"\] disconnect {re.escape(connection_id)} 1006 ", timeout=30)
     time.sleep(1)
     ran = [line for line in hostile.lines if re.search(r"\] slow \d+$", line)]
     handled = [

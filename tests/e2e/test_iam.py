@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Emulator, start_emulator, synth
+from e2e_helpers import synth
 from websockets.sync.client import ClientConnection
+
+from cdk_ws_api.testing import LocalProcess, run_local
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -29,12 +31,12 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synth(APP, tmp_path_factory.mktemp("iam-cdk-out"))
 
 
-def serve(assembly: Path, mode: str) -> Emulator:
-    return start_emulator(["--assembly", str(assembly), "--stage", "dev", "--iam", mode])
+def serve(assembly: Path, mode: str) -> LocalProcess:
+    return run_local(["--assembly", str(assembly), "--stage", "dev", "--iam", mode])
 
 
 @pytest.fixture(scope="module")
-def enforce(assembly: Path) -> Iterator[Emulator]:
+def enforce(assembly: Path) -> Iterator[LocalProcess]:
     emulator = serve(assembly, "enforce")
     yield emulator
     assert emulator.stop() == 0
@@ -91,11 +93,22 @@ def target_arn(assembly: Path) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:IamStack-{logical}"
 
 
-def table_arn(emulator: Emulator) -> str:
-    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{emulator.table('Store').name}"
+def store_table(emulator: LocalProcess) -> Any:
+    """The stack's one ``Store…`` table (its local name is ``{stack}-Store…``)."""
+    names = [
+        t.name
+        for t in emulator.dynamodb.tables.all()
+        if t.name.split("-", 1)[-1].startswith("Store")
+    ]
+    assert len(names) == 1, names
+    return emulator.dynamodb.Table(names[0])
 
 
-def test_granted_function_makes_every_call(enforce: Emulator) -> None:
+def table_arn(emulator: LocalProcess) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{store_table(emulator).name}"
+
+
+def test_granted_function_makes_every_call(enforce: LocalProcess) -> None:
     with enforce.connect() as ws:
         answer, posted = probe(ws, "granted", [*ALL, "invoke"])
     assert answer["results"] == {name: None for name in [*ALL, "invoke"]}
@@ -103,7 +116,7 @@ def test_granted_function_makes_every_call(enforce: Emulator) -> None:
 
 
 def test_invoke_without_grant_invoke_is_lambda_s_access_denied(
-    enforce: Emulator, assembly: Path
+    enforce: LocalProcess, assembly: Path
 ) -> None:
     with enforce.connect() as ws:
         answer, _ = probe(ws, "nogrant", ["invoke"])
@@ -112,11 +125,11 @@ def test_invoke_without_grant_invoke_is_lambda_s_access_denied(
     assert invoke["message"] == denied_message(
         assembly, answer, "lambda:InvokeFunction", target_arn(assembly)
     )
-    enforce.wait_for_line(r"IAM denied NoGrant: lambda:InvokeFunction .*function\.grant_invoke")
+    enforce.wait_for_log(r"IAM denied NoGrant: lambda:InvokeFunction .*function\.grant_invoke")
 
 
 def test_missing_manage_connections_grant_is_aws_s_access_denied(
-    enforce: Emulator, assembly: Path
+    enforce: LocalProcess, assembly: Path
 ) -> None:
     # GIVEN a function with the table grant and no grantManageConnections
     with enforce.connect() as ws:
@@ -137,7 +150,7 @@ def test_missing_manage_connections_grant_is_aws_s_access_denied(
     assert posted == []  # nothing was delivered
     assert answer["results"]["store_put"] is None  # the table grant still works
     # AND the emulator's log names the missing grant
-    enforce.wait_for_line(
+    enforce.wait_for_log(
         re.escape(
             f"IAM denied NoGrant: execute-api:ManageConnections on "
             f"{connections_arn(answer, 'POST')}: "
@@ -146,7 +159,7 @@ def test_missing_manage_connections_grant_is_aws_s_access_denied(
     )
 
 
-def test_a_grant_on_another_stage_or_on_get_only_does_not_allow_post(enforce: Emulator) -> None:
+def test_a_grant_on_another_stage_or_on_get_only_does_not_allow_post(enforce: LocalProcess) -> None:
     with enforce.connect() as ws:
         other, _ = probe(ws, "otherstage", ["post", "get"])
         get_only, posted = probe(ws, "getonly", ["post", "get"])
@@ -155,10 +168,12 @@ def test_a_grant_on_another_stage_or_on_get_only_does_not_allow_post(enforce: Em
     assert get_only["results"]["post"]["code"] == "AccessDeniedException"
     assert get_only["results"]["get"] is None
     assert posted == []
-    enforce.wait_for_line(r"IAM denied OtherStage: .*its ManageConnections grant covers other")
+    enforce.wait_for_log(r"IAM denied OtherStage: .*its ManageConnections grant covers other")
 
 
-def test_without_the_table_grant_the_store_calls_fail(enforce: Emulator, assembly: Path) -> None:
+def test_without_the_table_grant_the_store_calls_fail(
+    enforce: LocalProcess, assembly: Path
+) -> None:
     with enforce.connect() as ws:
         answer, posted = probe(ws, "notable", ALL)
     assert answer["results"]["post"] is None and posted == ["posted"]
@@ -174,17 +189,17 @@ def test_without_the_table_grant_the_store_calls_fail(enforce: Emulator, assembl
     )
     assert get["code"] == "AccessDeniedException"
     assert "dynamodb:GetItem" in get["message"]
-    enforce.wait_for_line(
+    enforce.wait_for_log(
         r"IAM denied NoTable: dynamodb:PutItem on .*`Store\.grant_write_data\(NoTable\)`"
     )
     # nothing was written
     assert (
-        enforce.table("Store").get_item(Key={"connectionId": answer["connectionId"]}).get("Item")
+        store_table(enforce).get_item(Key={"connectionId": answer["connectionId"]}).get("Item")
         is None
     )
 
 
-def test_deny_wins_over_allow(enforce: Emulator, assembly: Path) -> None:
+def test_deny_wins_over_allow(enforce: LocalProcess, assembly: Path) -> None:
     with enforce.connect() as ws:
         answer, _ = probe(ws, "denied", ALL)
     put = answer["results"]["store_put"]
@@ -197,12 +212,12 @@ def test_deny_wins_over_allow(enforce: Emulator, assembly: Path) -> None:
     )
     assert answer["results"]["store_get"] is None  # the Allow still covers GetItem
     assert answer["results"]["post"] is None
-    enforce.wait_for_line(r"IAM denied Denied: dynamodb:PutItem .*remove or narrow the Deny")
+    enforce.wait_for_log(r"IAM denied Denied: dynamodb:PutItem .*remove or narrow the Deny")
 
 
-def test_the_developer_s_own_clients_are_not_checked(enforce: Emulator) -> None:
+def test_the_developer_s_own_clients_are_not_checked(enforce: LocalProcess) -> None:
     # A test's boto3 (not a function's credentials) reads and writes freely.
-    table = enforce.table("Store")
+    table = store_table(enforce)
     table.put_item(Item={"connectionId": "from-the-test"})
     assert table.get_item(Key={"connectionId": "from-the-test"})["Item"]
 
@@ -215,8 +230,8 @@ def test_warn_serves_the_call_and_logs_the_denial(assembly: Path) -> None:
             notable, _ = probe(ws, "notable", ["store_put"])
         assert answer["results"]["post"] is None and posted == ["posted"]
         assert notable["results"]["store_put"] is None
-        emulator.wait_for_line(r"IAM would deny \(--iam warn: allowed\) NoGrant: execute-api")
-        emulator.wait_for_line(r"IAM would deny \(--iam warn: allowed\) NoTable: dynamodb:PutItem")
+        emulator.wait_for_log(r"IAM would deny \(--iam warn: allowed\) NoGrant: execute-api")
+        emulator.wait_for_log(r"IAM would deny \(--iam warn: allowed\) NoTable: dynamodb:PutItem")
     finally:
         assert emulator.stop() == 0
 
@@ -229,6 +244,6 @@ def test_off_is_today_s_behaviour(assembly: Path) -> None:
             notable, _ = probe(ws, "notable", ["store_put", "store_get"])
         assert answer["results"]["post"] is None and posted == ["posted"]
         assert notable["results"] == {"store_put": None, "store_get": None}
-        assert "IAM " not in emulator.output.split("ready", 1)[1]
+        assert "IAM " not in emulator.log.split("ready", 1)[1]
     finally:
         assert emulator.stop() == 0

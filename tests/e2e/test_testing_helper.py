@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cdk_ws_api.local.exceptions import OptionError, SynthError
 from cdk_ws_api.local.synth import synthesize
-from cdk_ws_api.testing import LocalApi, LocalApiError, child_processes, serve
+from cdk_ws_api.testing import LocalApi, LocalApiError, child_processes, run_local, serve
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -152,3 +152,33 @@ def test_a_project_outside_the_repository_uses_the_plugin(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout
+
+
+def test_run_local_serves_a_real_process_and_stops_it_cleanly(hostile_assembly: Path) -> None:
+    running = run_local(["--assembly", str(hostile_assembly)])
+    try:
+        assert running.ws_url.startswith("ws://127.0.0.1:")
+        assert running.management_url.startswith("http://127.0.0.1:")
+        assert running.dynamodb_url == "-"  # no table: no moto
+        assert any(line.startswith("ready") for line in running.lines)
+        assert "WebSocket URL:" in running.log
+        with pytest.raises(LocalApiError, match="no DynamoDB table"):
+            running.dynamodb  # noqa: B018 - the property raises
+        client = running.management_client()
+        with pytest.raises(client.exceptions.GoneException):
+            client.get_connection(ConnectionId="nobody")
+        running.wait_for_log(r"GET\s+@connections\s+nobody\s+410")
+        with running.connect({"status": "200"}) as ws:
+            ws.send("hello")
+            assert json.loads(ws.recv(timeout=30)) == {"route": "$default", "size": 5}
+        running.wait_for_log(r"\] connect invoked ")  # handler output, as the CLI prints it
+        assert child_processes(running.process.pid)  # its warm workers
+    finally:
+        assert running.stop() == 0
+    assert not child_processes(running.process.pid)
+
+
+def test_run_local_failing_to_start_raises_with_the_output(tmp_path: Path) -> None:
+    with pytest.raises(LocalApiError, match="did not start") as error:
+        run_local(["--assembly", str(tmp_path / "missing")], timeout=60)
+    assert "missing" in str(error.value)
