@@ -252,7 +252,7 @@ def _ws_connect(
     )
 
 
-def _boto3_client(service: str, endpoint: str | None, region: str) -> Any:
+def _boto3_client(service: str, endpoint: str | None, region: str, config: Any = None) -> Any:
     import boto3
 
     return boto3.client(
@@ -261,6 +261,7 @@ def _boto3_client(service: str, endpoint: str | None, region: str) -> Any:
         region_name=region,
         aws_access_key_id="local",
         aws_secret_access_key="local",
+        config=config,
     )
 
 
@@ -476,12 +477,13 @@ class LocalApi:
             **kwargs,
         )
 
-    def _client(self, service: str, endpoint: str | None) -> Any:
-        return _boto3_client(service, endpoint, self.app.api.region)
+    def _client(self, service: str, endpoint: str | None, config: Any = None) -> Any:
+        return _boto3_client(service, endpoint, self.app.api.region, config)
 
-    def management_client(self) -> Any:
-        """boto3 ``apigatewaymanagementapi`` on the stage's ``@connections`` endpoint."""
-        return self._client("apigatewaymanagementapi", self.management_url)
+    def management_client(self, config: Any = None) -> Any:
+        """boto3 ``apigatewaymanagementapi`` on the stage's ``@connections`` endpoint;
+        ``config``: a ``botocore.config.Config`` (retries, timeouts)."""
+        return self._client("apigatewaymanagementapi", self.management_url, config)
 
     def lambda_client(self) -> Any:
         """boto3 ``lambda`` on the Invoke API."""
@@ -735,9 +737,9 @@ class LocalProcess:
         url = self.ws_url + (f"?{text}" if text else "")
         return _ws_connect(url, headers, open_timeout, kwargs)
 
-    def management_client(self) -> Any:
-        """boto3 ``apigatewaymanagementapi`` on the stage's ``@connections`` endpoint."""
-        return _boto3_client("apigatewaymanagementapi", self.management_url, self.region)
+    def management_client(self, config: Any = None) -> Any:
+        """boto3 ``apigatewaymanagementapi`` on ``@connections`` (as :class:`LocalApi`'s)."""
+        return _boto3_client("apigatewaymanagementapi", self.management_url, self.region, config)
 
     @functools.cached_property
     def dynamodb(self) -> Any:

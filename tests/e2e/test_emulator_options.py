@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from e2e_helpers import ROOT, audit, recv_json
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -250,12 +249,7 @@ def test_moto_starts_on_first_dynamodb_use_with_the_tables_ready(plain_assembly:
         children = child_processes(emulator.process.pid)
         assert not any("moto" in _cmdline(pid) for pid in children)  # nothing used it yet
         # The first call waits in the backlog while moto starts and creates the tables.
-        names = [
-            table.name
-            for table in boto3.resource(
-                "dynamodb", endpoint_url=emulator.dynamodb_url, region_name="us-east-1"
-            ).tables.all()
-        ]
+        names = [table.name for table in emulator.dynamodb.tables.all()]
         assert sorted(name.split("-", 1)[1][:5] for name in names) == ["Audit", "Conne"], names
         children = child_processes(emulator.process.pid)
         assert any("moto" in _cmdline(pid) for pid in children)

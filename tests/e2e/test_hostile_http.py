@@ -17,13 +17,11 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.config import Config
 from e2e_helpers import ROOT
 from hostile_clients import RawHttp, gateway_rss_kib
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
 from cdk_ws_api.testing import LocalProcess
 
@@ -134,7 +132,7 @@ def test_descriptor_exhaustion_refuses_cleanly_and_logs_once(hostile_assembly: P
             client.close()
         held.clear()
         time.sleep(0.5)
-        with connect(emulator.ws_url, open_timeout=30) as ws:  # served again
+        with emulator.connect() as ws:  # served again
             ws.send("{}")
             assert json.loads(ws.recv(timeout=30))["route"] == "$default"
     finally:
@@ -164,7 +162,7 @@ def test_huge_authorization_header_does_not_stall_other_clients(hostile: LocalPr
 
     attacker = threading.Thread(target=attack)
     attacker.start()
-    with connect(hostile.ws_url, open_timeout=30) as ws:
+    with hostile.connect() as ws:
         ws.send('{"action": "nothing"}')
         assert json.loads(ws.recv(timeout=30))["route"] == "$default"
     attacker.join(30)
@@ -185,14 +183,7 @@ def test_oversized_content_length_is_refused_before_the_body(hostile: LocalProce
 
 
 def test_oversized_post_is_payload_too_large_for_boto3(hostile: LocalProcess) -> None:
-    management = boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=hostile.management_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    management = hostile.management_client(Config(retries={"max_attempts": 1}))
     with pytest.raises(management.exceptions.PayloadTooLargeException):
         management.post_to_connection(ConnectionId="abc=", Data=b"x" * (200 * 1024))
 
@@ -353,7 +344,7 @@ def test_upgrade_with_raw_non_ascii_target_gets_400(hostile: LocalProcess) -> No
 @pytest.mark.parametrize("status", [0, 101, 600, 99])
 def test_invalid_connect_status_gives_500(hostile: LocalProcess, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
-        connect(f"{hostile.ws_url}?status={status}", open_timeout=30)
+        hostile.connect(f"status={status}")
     assert info.value.response.status_code == 500
     hostile.wait_for_log(r"CONNECT\s+\$connect\s+\S+ 500 ")
     assert "Traceback" not in hostile.log
@@ -362,5 +353,5 @@ def test_invalid_connect_status_gives_500(hostile: LocalProcess, status: int) ->
 @pytest.mark.parametrize("status", [302, 401, 429, 599])
 def test_rejection_statuses_pass_through(hostile: LocalProcess, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
-        connect(f"{hostile.ws_url}?status={status}", open_timeout=30)
+        hostile.connect(f"status={status}")
     assert info.value.response.status_code == status

@@ -14,23 +14,16 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from hostile_clients import address, gateway_rss_kib, masked_text_frame, raw_websocket
-from websockets.sync.client import connect
 
 from cdk_ws_api.testing import LocalProcess
 
 
 def _management(emulator: LocalProcess, *, read_timeout: float = 10) -> object:
-    return boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=emulator.management_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}, read_timeout=read_timeout),
+    return emulator.management_client(
+        Config(retries={"max_attempts": 1}, read_timeout=read_timeout)
     )
 
 
@@ -127,7 +120,7 @@ def _send_queue(server_port: int, client_port: int, *, held: bool = False) -> in
 
 
 def test_deeply_nested_body_routes_to_default(hostile: LocalProcess) -> None:
-    with connect(hostile.ws_url, open_timeout=30) as ws:
+    with hostile.connect() as ws:
         for body in ("[" * 14000, '{"action":' * 2900 + "1" + "}" * 2900):
             ws.send(body)
             assert json.loads(ws.recv(timeout=30)) == {"route": "$default", "size": len(body)}
