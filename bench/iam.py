@@ -52,7 +52,7 @@ def run(quick: bool) -> Report:
         raise RuntimeError(f"the echo was denied under --iam enforce: {denials[:3]}")
     report = Report(
         name="iam",
-        title="9. IAM enforcement overhead (@connections echo, --iam enforce vs --iam off)",
+        title="11. IAM enforcement overhead (@connections echo, --iam enforce vs --iam off)",
         command="python -m bench.iam",
     )
     for label, *_ in scenarios:

@@ -241,7 +241,10 @@ def test_table_pages_and_the_test_client(plain_assembly: Path) -> None:
         )
         assert json.loads(frame["data"])["event"]["requestContext"]["routeKey"] == "echo"
         # the header reached $connect (browsers' WebSockets cannot send one)
-        (opened,) = feed.entries("open", query=[["token", "allow-t1"]])
+        (opened,) = await feed.until(
+            lambda: feed.entries("open", query=[["token", "allow-t1"]]),
+            "the test connection's open entry",
+        )
         (line,) = await feed.until(
             lambda: feed.entries("access", type="CONNECT", connectionId=opened["connectionId"]),
             "the test connection's CONNECT line",
