@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
     from cdk_ws_api.local.emulator import Emulator
     from cdk_ws_api.local.invoke_cli import InvokeResult
+    from cdk_ws_api.local.specs import LocalApp
 
 __all__ = [
     "ASSET_HASH_PLACEHOLDER",
@@ -358,8 +359,12 @@ class LocalApi:
         self._closed = False
         self._log_handler = _EmulatorLog(captured, thread)
         logging.getLogger("cdk_ws_api.local").addHandler(self._log_handler)
-        #: What was served: routes, functions (by logical id), tables (see ``LocalApp``).
-        self.app = emulator.app
+
+    @property
+    def app(self) -> LocalApp:
+        """What is served: routes, functions (by logical id), tables (see ``LocalApp``);
+        under ``watch=True``, the version last re-synthesized and applied."""
+        return self._emulator.app
 
     # -- where --------------------------------------------------------------------------
 
@@ -608,6 +613,7 @@ def start(source: Any = None, *, cwd: str | Path | None = None, **options: Any) 
     from cdk_ws_api.local.cli import check_dependencies
     from cdk_ws_api.local.emulator import Emulator
     from cdk_ws_api.local.options import EmulatorOptions
+    from cdk_ws_api.local.synth import Resynthesizer
 
     check_dependencies()
     config = EmulatorOptions.from_mapping({"port": 0, **options})
@@ -624,6 +630,9 @@ def start(source: Any = None, *, cwd: str | Path | None = None, **options: Any) 
             on_output=captured.printed,
             project=project,
             report=captured.lines.append,
+            resynthesizer=(
+                Resynthesizer(config, project) if config.watch and project is not None else None
+            ),
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="cdk-ws-api-local", daemon=True)

@@ -24,7 +24,7 @@ from .assembly import LocalApp, load_app
 from .exceptions import LocalEmulatorError, MissingDependencyError
 from .intrinsics import localize_urls
 from .options import EmulatorOptions
-from .synth import assembly_for
+from .synth import Resynthesizer, assembly_for
 
 __all__ = ["LOCAL_EXTRA", "add_arguments", "check_dependencies", "describe", "run"]
 
@@ -151,7 +151,14 @@ async def _serve(app: LocalApp, config: EmulatorOptions) -> int:
 
     # Under --watch the app's own directory is watched too when the emulator synthesized it.
     project = Path.cwd() if config.watch and config.assembly is None else None
-    emulator = Emulator(app, config, project=project, report=lambda line: print(line, flush=True))
+    emulator = Emulator(
+        app,
+        config,
+        project=project,
+        report=lambda line: print(line, flush=True),
+        # Its own sources changing: synthesized again and applied (see .watch).
+        resynthesizer=Resynthesizer(config, project) if project is not None else None,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

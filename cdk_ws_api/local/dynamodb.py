@@ -19,6 +19,11 @@ to start is logged and closes the socket, so callers get a connection error at o
 :meth:`LocalDynamoDB.start` starts moto right away (no laziness). The start is recorded in
 :data:`.startups.STARTUPS`, so the handler waiting for it is not charged with it against
 its ``Timeout`` (see :mod:`.workers`).
+
+A re-synthesized app (``--watch``) brings its new tables and resources with
+:meth:`LocalDynamoDB.add` (created through moto's endpoint when it runs, by its boot when it
+has not started) and its permissions with :meth:`LocalDynamoDB.configure_iam`: one JSON line
+on moto's stdin, answered by one :data:`CONFIGURED` line on its stdout.
 """
 
 from __future__ import annotations
@@ -97,9 +102,16 @@ if tables or resources:
     private.shutdown()
 server = serve(host="127.0.0.1", port=0, fd=fd)
 print("ready", flush=True)
-sys.stdin.read()
+for line in sys.stdin:  # one JSON message a line, until EOF (the emulator stops or dies)
+    message = json.loads(line)
+    if "iam" in message and iam:  # a re-synthesized app's permissions (--watch)
+        app.configure(message["iam"])
+    print(CONFIGURED, flush=True)
 server.shutdown()
 """
+#: moto's answer line to each configuration message (see :meth:`LocalDynamoDB.configure_iam`).
+CONFIGURED = "configured"
+_SERVER = _SERVER.replace("CONFIGURED", repr(CONFIGURED))
 
 #: How long moto may take to import and create the tables.
 START_TIMEOUT = 60.0
@@ -167,6 +179,8 @@ class LocalDynamoDB:
         self._watched = False
         #: Seconds added to moto's start (a slow, loaded machine in tests); 0 in normal use.
         self.boot_delay = 0.0
+        #: Set by the moto process's answer to each :meth:`configure_iam` message.
+        self._configured: asyncio.Queue[None] = asyncio.Queue()
 
     @property
     def started(self) -> bool:
@@ -257,15 +271,75 @@ class LocalDynamoDB:
 
     async def _read_output(self, stream: asyncio.StreamReader) -> None:
         while line := await stream.readline():
-            if self.on_output is not None:
-                self.on_output(line.decode(errors="replace").rstrip("\n"))
+            text = line.decode(errors="replace").rstrip("\n")
+            if text == CONFIGURED:
+                self._configured.put_nowait(None)
+            elif self.on_output is not None:
+                self.on_output(text)
 
-    def client(self) -> Any:
-        """A boto3 DynamoDB client on the local endpoint (for tests and table setup)."""
+    async def add(
+        self, tables: Sequence[TableSpec], resources: Sequence[ResourceSpec]
+    ) -> list[str]:
+        """Create the tables and resources of ``tables``/``resources`` that do not exist yet
+        (a re-synthesized app under ``--watch``); existing ones keep their items, and ones the
+        app dropped are kept too (a later version may bring them back). Opens the endpoint
+        when it is not open. Returns the names created. Raises :class:`DynamoDBError`."""
+        known = {t.name for t in self._tables}
+        new_tables = [t for t in tables if t.name not in known]
+        seen = {_resource_key(r) for r in self._resources}
+        new_resources = [r for r in resources if _resource_key(r) not in seen]
+        names = [*(f"{r.service}:{r.name}" for r in new_resources), *(t.name for t in new_tables)]
+        if self.endpoint is None:
+            await self.open(list(tables), resources)
+            return names
+        self._tables += new_tables
+        self._resources += new_resources
+        if self.started and (new_tables or new_resources):
+            # moto serves already: create them now, through its endpoint (boto3 blocks).
+            await asyncio.to_thread(self._create, new_tables, new_resources)
+        # Not started yet: the boot creates the whole list (see _SERVER).
+        return names
+
+    def _create(self, tables: Sequence[TableSpec], resources: Sequence[ResourceSpec]) -> None:
+        from botocore import xform_name
+
+        try:
+            for resource in resources:
+                client = self.client(resource.service)
+                getattr(client, xform_name(resource.operation))(**dict(resource.params))
+            client = self.client()
+            for table in tables:
+                client.create_table(**create_table_request(table))
+                if table.ttl_attribute:
+                    client.update_time_to_live(
+                        TableName=table.name,
+                        TimeToLiveSpecification={
+                            "Enabled": True,
+                            "AttributeName": table.ttl_attribute,
+                        },
+                    )
+        except Exception as exc:
+            raise DynamoDBError(f"cannot create tables or resources: {exc}") from exc
+
+    async def configure_iam(self, config: Mapping[str, Any] | None) -> None:
+        """Send the IAM guard's new configuration to moto (it checks calls with it once this
+        returns); before moto starts, the boot takes it."""
+        self.iam = config
+        process = self._process
+        if config is None or process is None or process.returncode is not None:
+            return
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({"iam": config}).encode() + b"\n")
+        await process.stdin.drain()
+        await asyncio.wait_for(self._configured.get(), START_TIMEOUT)
+
+    def client(self, service: str = "dynamodb") -> Any:
+        """A boto3 client of ``service`` (DynamoDB by default) on the local endpoint (for tests,
+        table setup and the tables a re-synthesized app adds)."""
         import boto3  # only the emulator process needs it, and only once moto runs
 
         return boto3.client(
-            "dynamodb",
+            service,
             endpoint_url=self.endpoint,
             region_name=self.region,
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -300,6 +374,11 @@ class LocalDynamoDB:
             await process.wait()
         if pump is not None:
             await asyncio.wait([pump], timeout=5)
+
+
+def _resource_key(resource: ResourceSpec) -> tuple[str, str]:
+    # By name: a resource whose attributes changed is not created twice (moto would refuse).
+    return (resource.service, resource.name or resource.logical_id)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

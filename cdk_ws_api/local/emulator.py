@@ -29,6 +29,7 @@ How handlers' boto3 reaches local services, with no code change:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -37,12 +38,13 @@ from pathlib import Path
 
 from lambda_runtime.env import MANAGEMENT_ENDPOINT  # one wheel ships both packages
 
+from .applied import AppliedChanges
 from .assembly import LocalApp
 from .bus import EventBus, OutputRecord
 from .console import CONSOLE_PATH, Console, StaticFiles
 from .dynamodb import FAKE_CREDENTIALS, LocalDynamoDB
 from .event_sources import EventSources, SqsPoller
-from .exceptions import OptionError
+from .exceptions import LocalEmulatorError, OptionError
 from .gateway import Gateway
 from .httpparse import HttpRequest
 from .iam.local import LocalIam
@@ -54,6 +56,8 @@ from .management.urls import CONNECTIONS_SEGMENT
 from .options import EmulatorOptions
 from .registry import Registry
 from .router import AccessLog, AccessLogger, HttpRouter, forbidden, json_response
+from .specs import FunctionSpec
+from .synth import Resynthesizer
 from .unemulated import service_of, unemulated_service_response
 from .watch import Watcher
 from .worker_entry import REWRITES_ENV
@@ -96,10 +100,14 @@ class Emulator:
         on_output: OutputSink | None = None,
         project: Path | None = None,
         report: Callable[[str], None] | None = None,
+        resynthesizer: Resynthesizer | None = None,
     ) -> None:
         self.app = app
         #: The app's directory, watched with the functions' folders under ``--watch``.
         self.project = project
+        #: Re-synthesizes ``project`` when its own sources change under ``--watch`` (the
+        #: emulator closes it on :meth:`stop`); ``None``: such changes are only reported.
+        self.resynthesizer = resynthesizer
         self.watcher: Watcher | None = None
         self._report = report or (lambda line: logger.info("%s", line))
         self.options = options or EmulatorOptions()
@@ -154,6 +162,9 @@ class Emulator:
                 "leave this machine"
             )
         self.event_sources = EventSources([])
+        #: Serializes :meth:`apply`; pools of removed functions closing in the background.
+        self._applying = asyncio.Lock()
+        self._closing_pools: set[asyncio.Future[None]] = set()
         self.router.mount(f"/*/{CONNECTIONS_SEGMENT}", self._connections_plane)
         self.router.mount(f"/{NO_SERVICE_PREFIX}", self._unemulated_plane)
         self.invoke_api = InvokeApi(
@@ -255,8 +266,18 @@ class Emulator:
         if self.console is not None:
             self.console.start()
         # Workers need the bound port, so their pools are built once the socket is bound.
+        for logical_id, env in self._environments(self.app).items():
+            self.pools.add(logical_id, self._pool(self.app.functions[logical_id], env))
+        self.event_sources = self._event_sources(self.app)
+        self.event_sources.start()
+        if self.options.watch:
+            await self._start_watching()
+
+    def _environments(self, app: LocalApp) -> dict[str, dict[str, str]]:
+        """Each function's worker environment for ``app`` served on the bound port: local
+        endpoints, the function's own credentials, and its variables' AWS URLs made local."""
         local = self.gateway.domain_name
-        api = self.app.api
+        api = app.api
         domains = {api.aws_domain: local}
         rewrites = {
             host.lower(): f"http://{local}"
@@ -269,10 +290,11 @@ class Emulator:
         }
         # Any other API Gateway domain is not served here: its calls get a local 403.
         rewrites["*"] = f"http://{local}/{OTHER_API_PREFIX}"
+        management_url = f"http://{local}/{api.stage}"
         overrides = {
             **self.dynamodb.environment(),
-            MANAGEMENT_ENDPOINT: self.management_url,
-            "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+            MANAGEMENT_ENDPOINT: management_url,
+            "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": management_url,
             # The Invoke API on this port: a function invoking another stays local.
             "AWS_ENDPOINT_URL_LAMBDA": f"http://{local}",
             REWRITES_ENV: json.dumps(rewrites),
@@ -280,34 +302,104 @@ class Emulator:
         if self.dynamodb.endpoint is None:
             # No moto: every AWS call is answered here with a clear error, never sent out.
             overrides["AWS_ENDPOINT_URL"] = f"http://{local}/{NO_SERVICE_PREFIX}"
-        for logical_id, spec in self.app.functions.items():
+        environments = {}
+        for logical_id, spec in app.functions.items():
             # Each function's own credentials: they stand for its execution role.
             own = {**overrides, **self.iam.credentials(logical_id)}
             env = worker_environment(spec, region=api.region, overrides=own)
             for name, value in list(env.items()):
                 if name not in own:
                     env[name] = localize_urls(value, domains)
-            self.pools.add(
-                logical_id,
-                WorkerPool(
-                    spec,
-                    env,
-                    concurrency=self.options.concurrency,
-                    on_output=self._output,
-                    idle_timeout=self.options.worker_idle_seconds,
-                    bus=self.bus,
-                ),
-            )
-        self.event_sources = EventSources(
+            environments[logical_id] = env
+        return environments
+
+    def _pool(self, spec: FunctionSpec, env: dict[str, str]) -> WorkerPool:
+        return WorkerPool(
+            spec,
+            env,
+            concurrency=self.options.concurrency,
+            on_output=self._output,
+            idle_timeout=self.options.worker_idle_seconds,
+            bus=self.bus,
+        )
+
+    def _event_sources(self, app: LocalApp) -> EventSources:
+        return EventSources(
             [
-                SqsPoller(mapping, self.aws, self._invoke_function, account=api.account)
-                for mapping in self.app.event_sources
+                SqsPoller(mapping, self.aws, self._invoke_function, account=app.api.account)
+                for mapping in app.event_sources
                 if mapping.enabled
             ]
         )
-        self.event_sources.start()
-        if self.options.watch:
-            await self._start_watching()
+
+    async def apply(self, app: LocalApp) -> AppliedChanges:
+        """Serve ``app`` (the project re-synthesized under ``--watch``) in place of the
+        current one, without a restart; returns what changed.
+
+        - Routes, authorizers, models and stage variables take effect from the next
+          handshake or message; open connections stay open.
+        - The served stage gone (renamed or removed): its connections are closed with 1001
+          "Going away" and their ``$disconnect`` runs on the old app; then ``app``'s stage is
+          served (its first, or ``--stage`` when it still exists).
+        - Functions: new ones get a pool, removed ones' pools close (after their invocations
+          in flight), changed ones (code folder, handler, environment, timeout, role...) are
+          replaced as a handler edit is: in-flight invocations finish on the old definition.
+        - Tables, queues and other moto resources new in ``app`` are created; existing ones
+          keep their items; ones ``app`` dropped stay in moto until the emulator stops.
+        - IAM permissions are replaced here and in moto; SQS event sources restart when
+          their mappings changed.
+
+        Calls are serialized. When moto cannot create a new table, the rest of ``app`` is
+        served and the reason is in the changes' ``errors``.
+        """
+        async with self._applying:
+            return await self._apply(app)
+
+    async def _apply(self, app: LocalApp) -> AppliedChanges:
+        old = self.app
+        changes = AppliedChanges.between(old, app)
+        if app.api.stage != old.api.stage:
+            # Closed on the old app, so their $disconnect is the one they connected with.
+            changes.closed = await self.gateway.close_connections()
+        self.iam.configure(
+            app.permissions,
+            mode=self.options.iam,
+            region=app.api.region,
+            account=app.api.account,
+            api_id=app.api.api_id,
+        )
+        if app.needs_moto or self.dynamodb.endpoint is not None:
+            try:
+                changes.created = await self.dynamodb.add(app.tables, app.resources)
+                await self.dynamodb.configure_iam(self.iam.moto_config())
+            except (LocalEmulatorError, OSError, asyncio.TimeoutError) as exc:
+                changes.errors.append(str(exc))  # the rest is applied all the same
+        # New and changed pools first, then the routes that reach them, then the pools of
+        # removed functions go: no message finds a route without its function.
+        environments = self._environments(app)
+        for logical_id, env in environments.items():
+            spec = app.functions[logical_id]
+            pool = self.pools.get(logical_id)
+            if pool is None:
+                self.pools.add(logical_id, self._pool(spec, env))
+            elif pool.spec != spec or pool.env != env:
+                pool.replace(spec, env)
+                changes.replaced.append(spec.name)
+        self.app = app
+        self.gateway.use_app(app)
+        self.management.stages = (app.api.stage,)
+        for logical_id in self.pools.ids():
+            if logical_id not in environments:
+                removed = self.pools.remove(logical_id)
+                if removed is not None:
+                    retiring = asyncio.ensure_future(removed.retire())
+                    self._closing_pools.add(retiring)
+                    retiring.add_done_callback(self._closing_pools.discard)
+        if app.event_sources != old.event_sources or changes.created:
+            await self.event_sources.stop()
+            self.event_sources = self._event_sources(app)
+            self.event_sources.start()
+        return changes
 
     async def _invoke_function(self, function: str, event: object) -> object:
         # Event sources invoke with the function's own timeout, not the integration's.
@@ -323,14 +415,39 @@ class Emulator:
 
     async def _start_watching(self) -> None:
         self.watcher = Watcher(
-            lambda: self.app.functions, self.pools, project=self.project, report=self._report
+            lambda: self.app.functions,
+            self.pools,
+            project=self.project,
+            report=self._report,
+            reload_app=self._reload_app if self.resynthesizer is not None else None,
         )
         await self.watcher.start()
         self._report("watching: " + ", ".join(str(p) for p in self.watcher.folders()))
 
+    async def _reload_app(self) -> str:
+        """Re-synthesize the project (in a thread: it blocks for seconds) and :meth:`apply`
+        it; returns the reload line's account of it."""
+        assert self.resynthesizer is not None
+        started = time.monotonic()
+        app = await asyncio.to_thread(self.resynthesizer.load, self.app.api.stage)
+        synthesized = time.monotonic()
+        known = set(self.app.warnings)
+        changes = await self.apply(app)
+        applied_ms = (time.monotonic() - synthesized) * 1000
+        for warning in app.warnings:
+            if warning not in known:
+                self._report(f"  WARNING: {warning}")
+        return (
+            f"{changes.describe()} (synth {synthesized - started:.1f} s, "
+            f"applied in {applied_ms:.0f} ms)"
+        )
+
     async def stop(self) -> None:
+        if self.resynthesizer is not None:
+            self.resynthesizer.close()  # a synth in progress is killed, not waited for
         if self.watcher is not None:
             await self.watcher.stop()
+        await asyncio.gather(*self._closing_pools, return_exceptions=True)
         try:
             await self.event_sources.stop()
             if self.console is not None:

@@ -241,6 +241,17 @@ class Gateway:
         self._guard = AcceptGuard(asyncio.get_running_loop(), sockets)
         self._reaper = asyncio.create_task(self._reap())
 
+    def use_app(self, app: LocalApp) -> None:
+        """Serve ``app`` from the next handshake and event on (a re-synthesized app under
+        ``--watch``). Open connections stay: their next events are built from the new API.
+        Connections of a stage ``app`` no longer has are the caller's to close first
+        (:meth:`close_connections`), while their ``$disconnect`` is still the old one."""
+        self.app = app
+        self.api = app.api
+        self.integrations.rebind(app.api)
+        for session in self._sessions.values():
+            session.source = EventSource(app.api, session.source.domain_name)
+
     def _accepted(self) -> None:
         if self._guard is not None:
             self._guard.accepted()

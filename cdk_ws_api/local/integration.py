@@ -139,6 +139,12 @@ class Integrations:
         self.services = IntegrationServices(run_function=self.invoke, timeout=timeout)
         self._invokers: dict[str, Invoker] = {}
 
+    def rebind(self, api: ApiSpec) -> None:
+        """Serve ``api``'s routes from the next event on (a re-synthesized app under
+        ``--watch``): invokers are built again, an event in flight finishes on the old one."""
+        self.api = api
+        self._invokers = {}
+
     def use_local_aws(self, aws: LocalAws) -> None:
         """Send ``AWS`` integrations to ``aws`` (the embedded moto server)."""
         self.services.aws = aws

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,8 +23,9 @@ from pathlib import Path
 
 from .exceptions import SynthError
 from .options import EmulatorOptions
+from .specs import LocalApp
 
-__all__ = ["app_from_cdk_json", "assembly_for", "synthesize"]
+__all__ = ["Resynthesizer", "app_from_cdk_json", "assembly_for", "synthesize"]
 
 
 def app_from_cdk_json(directory: str | Path = ".") -> str:
@@ -69,10 +72,13 @@ def synthesize(
     cwd: str | Path = ".",
     timeout: float = 300,
     context: dict[str, object] | None = None,
+    started: Callable[[subprocess.Popen[str]], None] | None = None,
 ) -> Path:
     """Run ``app`` with ``CDK_OUTDIR=outdir`` and return the assembly directory.
 
-    Raises :class:`SynthError` with the app's output when it fails or writes no manifest.
+    ``started`` gets the process (its own session: killing its group stops the app and the
+    jsii node process under it). Raises :class:`SynthError` with the app's output when it
+    fails or writes no manifest.
     """
     outdir = Path(outdir).resolve()
     outdir.mkdir(parents=True, exist_ok=True)
@@ -81,24 +87,39 @@ def synthesize(
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     env["CDK_CONTEXT_JSON"] = json.dumps({**_context(Path(cwd)), **(context or {})})
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    process = subprocess.Popen(
+        app,
+        shell=True,
+        cwd=str(cwd),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    if started is not None:
+        started(process)
     try:
-        completed = subprocess.run(
-            app,
-            shell=True,
-            cwd=str(cwd),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        _kill_group(process)
+        process.communicate()
         raise SynthError(f"{app!r} did not finish in {timeout:.0f}s") from exc
-    if completed.returncode != 0:
-        raise SynthError(f"{app!r} exited with {completed.returncode}:\n{completed.stderr[-4000:]}")
+    except BaseException:  # Ctrl-C: its own session gets no SIGINT from the terminal
+        _kill_group(process)
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise SynthError(f"{app!r} exited with {process.returncode}:\n{stderr[-4000:]}")
     if not (outdir / "manifest.json").exists():
         raise SynthError(f"{app!r} wrote no manifest.json to {outdir} (does it call app.synth()?)")
     return outdir
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def assembly_for(
@@ -121,3 +142,64 @@ def assembly_for(
         f"synthesizing: {command}" + (" (asset staging disabled: --watch)" if options.watch else "")
     )
     return synthesize(command, outdir, cwd=cwd, context=WATCH_CONTEXT if options.watch else None)
+
+
+class Resynthesizer:
+    """Synthesizes the served project again under ``--watch`` and loads the new app: the
+    ``app`` of ``options`` (or of ``cwd/cdk.json``, read again: an edit of its ``app`` or
+    ``context`` counts), with asset staging disabled, into ``output`` or a new temporary
+    directory each time (the one of the version served is removed once the next one loads).
+    Blocking: the emulator calls :meth:`load` in a thread; :meth:`close` kills a synth in
+    progress and removes the directories."""
+
+    def __init__(self, options: EmulatorOptions, cwd: str | Path) -> None:
+        self.options = options
+        self.cwd = Path(cwd)
+        self._current: Path | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._closed = False
+
+    def load(self, stage: str) -> LocalApp:
+        """The new version, serving ``stage`` if it still has it, else its first stage.
+        Raises :class:`~.exceptions.LocalEmulatorError` (a failed synth, no WebSocket API...)."""
+        from .assembly import load_app
+
+        if self._closed:
+            raise SynthError("the emulator is stopping")
+        command = self.options.app or app_from_cdk_json(self.cwd)
+        outdir = (
+            Path(self.options.output)
+            if self.options.output
+            else Path(tempfile.mkdtemp(prefix="cdk-ws-api-"))
+        )
+        try:
+            synthesize(command, outdir, cwd=self.cwd, context=WATCH_CONTEXT, started=self._started)
+            app = load_app(outdir, stack=self.options.stack)
+            if stage != app.api.stage and stage in app.api.stages:
+                app = load_app(outdir, stack=self.options.stack, stage=stage)
+        except BaseException:
+            self._remove(outdir)
+            raise
+        finally:
+            self._process = None
+        self._remove(self._current)
+        self._current = outdir
+        return app
+
+    def _started(self, process: subprocess.Popen[str]) -> None:
+        self._process = process
+        if self._closed:
+            _kill_group(process)
+
+    def _remove(self, directory: Path | None) -> None:
+        # Only the temporary directories made here; --output is the user's.
+        if directory is not None and not self.options.output:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def close(self) -> None:
+        self._closed = True
+        process = self._process
+        if process is not None and process.poll() is None:
+            _kill_group(process)
+        self._remove(self._current)
+        self._current = None

@@ -11,9 +11,18 @@ app itself it passes ``aws:cdk:disable-asset-staging`` (what SAM CLI does for CD
 function's code folder is its source folder; with ``--assembly`` the folders the assembly
 points at are watched, and the banner says which.
 
+A change to the app's own sources (any file of the project outside every function's folder:
+the app's modules, ``cdk.json``, what the app reads) re-synthesizes the project in the
+background and applies the new version to the running emulator
+(:meth:`~.emulator.Emulator.apply`: routes, authorizers, functions, environments, tables; open
+connections stay unless their stage is gone). Edits arriving during a synth are taken by one
+more synth after it. On failure the error is printed and the previous version keeps serving.
+Which files a synth really reads is not known without tracing the app's process, so every
+non-ignored file counts; a synth that changes nothing is reported as "no change". With
+``--assembly`` (nothing to synthesize) such a change is only reported. After an app reload the
+watched folders are recomputed (a new function's folder is watched from then on).
+
 One line is printed per reload: what changed, what was reloaded, how long it took.
-A change to the app's own sources (outside every asset folder) is reported too; re-applying a
-re-synthesized app to the running emulator is not done (restart to apply it).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from .specs import FunctionSpec
@@ -106,7 +115,9 @@ def functions_to_reload(
 
 class Watcher:
     """Watches the functions' folders (and ``project``, the app's directory) of ``functions``
-    and replaces the pools' workers on change; ``report`` gets one line per reload."""
+    and replaces the pools' workers on change; ``report`` gets one line per reload.
+    ``reload_app`` (re-synthesize and apply the app; returns what it changed, raises with
+    the reason it failed) runs for changes outside every function's folder."""
 
     def __init__(
         self,
@@ -116,16 +127,25 @@ class Watcher:
         project: Path | None = None,
         report: Callable[[str], None] = print,
         debounce_ms: int = DEBOUNCE_MS,
+        reload_app: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self._functions = functions
         self._pools = pools
         self._project = project
         self._report = report
         self._debounce = debounce_ms
+        self._reload_app = reload_app
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        #: Reloads done (for tests and benchmarks).
+        #: Set to restart the watch on :meth:`folders` computed again (after an app reload).
+        self._rewatch = asyncio.Event()
+        self._app_changes: set[Path] = set()
+        self._app_task: asyncio.Task[None] | None = None
+        #: Reloads done (for tests and benchmarks): function reloads, and app reloads tried
+        #: (``app_reloads``) and failed (``app_failures``).
         self.reloads = 0
+        self.app_reloads = 0
+        self.app_failures = 0
 
     def folders(self) -> list[Path]:
         """What is watched: each function's code and layer folders, and the project."""
@@ -149,30 +169,31 @@ class Watcher:
         await asyncio.wait_for(self._ready.wait(), 10)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._app_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
         from watchfiles import awatch
 
-        stop = asyncio.Event()
-        watcher = awatch(
-            *self.folders(),
-            watch_filter=SourceFilter(),
-            debounce=self._debounce,
-            step=10,
-            stop_event=stop,
-            yield_on_timeout=True,
-            rust_timeout=200,
-        )
-        try:
+        while True:
+            folders = self.folders()
+            self._rewatch.clear()
+            watcher = awatch(
+                *folders,
+                watch_filter=SourceFilter(),
+                debounce=self._debounce,
+                step=10,
+                stop_event=self._rewatch,
+                yield_on_timeout=True,
+                rust_timeout=200,
+            )
             async for changes in watcher:
                 self._ready.set()  # the first (timeout) yield: the watch is in place
                 if changes:
                     self._apply({Path(path) for _, path in changes})
-        finally:
-            stop.set()
+            # Stopped by _rewatch: watch again, on the folders of the app now served.
 
     def _apply(self, changed: set[Path]) -> None:
         started = time.monotonic()
@@ -190,8 +211,37 @@ class Watcher:
                 f"reload: {names} changed -> {len(keys)} function(s) reloaded "
                 f"({', '.join(sorted(functions[k].name for k in keys))}) in {took:.0f} ms"
             )
-        if outside:
+        if not outside:
+            return
+        if self._reload_app is None:
             self._report(
-                f"reload: {', '.join(sorted(p.name for p in outside)[:5])} changed outside "
-                "every function's folder: restart cdk-ws-api local to re-synthesize"
+                f"reload: {_names(outside)} changed outside every function's folder: restart "
+                "cdk-ws-api local to re-synthesize (an --assembly is not synthesized here)"
             )
+            return
+        self._app_changes |= outside
+        if self._app_task is None or self._app_task.done():
+            self._app_task = asyncio.create_task(self._reload_app_loop())
+
+    async def _reload_app_loop(self) -> None:
+        assert self._reload_app is not None
+        while self._app_changes:
+            changed, self._app_changes = self._app_changes, set()
+            started = time.monotonic()
+            self._report(f"reload: {_names(changed)} changed -> re-synthesizing the app")
+            self.app_reloads += 1
+            try:
+                what = await self._reload_app()
+            except Exception as exc:  # a failed synth or load: the old version keeps serving
+                self.app_failures += 1
+                self._report(
+                    f"reload: re-synthesis failed, still serving the previous version: {exc}"
+                )
+                continue
+            took = time.monotonic() - started
+            self._report(f"reload: app re-synthesized and applied in {took:.1f} s: {what}")
+            self._rewatch.set()  # a new function's folder is watched from now on
+
+
+def _names(paths: Iterable[Path]) -> str:
+    return ", ".join(sorted({p.name for p in paths})[:5])

@@ -556,6 +556,14 @@ class WorkerPool:
             reaped += 1
         return reaped
 
+    async def retire(self) -> None:
+        """Close once the invocations in flight have returned (bounded by the function's
+        timeout): the function left the app (see :meth:`.emulator.Emulator.apply`)."""
+        deadline = time.monotonic() + self.spec.timeout + 1
+        while self._busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await self.close()
+
     async def close(self) -> None:
         self._closed = True
         if self._reaper is not None:
@@ -620,6 +628,15 @@ class WorkerPools:
 
     def add(self, logical_id: str, pool: WorkerPool) -> None:
         self._pools[logical_id] = pool
+
+    def remove(self, logical_id: str) -> WorkerPool | None:
+        """Take ``logical_id``'s pool out (new invocations find no function); the caller
+        closes it."""
+        return self._pools.pop(logical_id, None)
+
+    def ids(self) -> list[str]:
+        """The logical ids of the functions with a pool."""
+        return list(self._pools)
 
     @property
     def live_workers(self) -> int:

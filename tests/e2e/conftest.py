@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_helpers import PLAIN_STACK_APP, synth
+from e2e_helpers import PLAIN_STACK_APP, serve_watched, synth
 
 from cdk_ws_api.testing import LocalApi, LocalProcess, run_local, serve
 
@@ -16,8 +16,8 @@ HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_a
 # A user's project, copied and run by test_testing_helper.py in its own directory; collected
 # from here it would serve the repository's app.py and put its own app.py on sys.path ahead
 # of the example's (tests/test_example_stack.py imports that as ``app``). watch_project is
-# copied and edited by test_watch.py the same way.
-collect_ignore = ["outside_project", "watch_project"]
+# copied and edited by test_watch.py the same way, watch_app_project by test_watch_app.py.
+collect_ignore = ["outside_project", "watch_project", "watch_app_project"]
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +45,25 @@ def hostile(hostile_assembly: Path) -> Iterator[LocalProcess]:
     emulator = run_local(["--assembly", str(hostile_assembly), "--header-timeout", "2"])
     yield emulator
     assert emulator.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def _served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LocalApi, Path]]:
+    # The module's WATCH_PROJECT, copied (the tests edit the copy) and served with --watch.
+    name = request.module.WATCH_PROJECT
+    with serve_watched(name, tmp_path_factory.mktemp(name)) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def project(_served: tuple[LocalApi, Path]) -> Path:
+    """The watched project's directory (a copy: tests edit its files)."""
+    return _served[1]
+
+
+@pytest.fixture(scope="module")
+def watched(_served: tuple[LocalApi, Path]) -> LocalApi:
+    """The module's ``WATCH_PROJECT`` served with ``watch=True``."""
+    return _served[0]

@@ -3,20 +3,42 @@ synthesis of the test apps, JSON frames, and the plain stack's tables."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cdk_ws_api.testing import LocalApi
+from cdk_ws_api.testing import LocalApi, serve
 
-__all__ = ["PLAIN_STACK_APP", "ROOT", "audit", "recv_json", "synth", "table_like"]
+__all__ = [
+    "PLAIN_STACK_APP",
+    "ROOT",
+    "audit",
+    "recv_json",
+    "serve_watched",
+    "synth",
+    "table_like",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN_STACK_APP = Path(__file__).resolve().parent / "plain_stack" / "stack_app.py"
+
+
+@contextlib.contextmanager
+def serve_watched(name: str, scratch: Path) -> Iterator[tuple[LocalApi, Path]]:
+    """The test project ``tests/e2e/{name}`` copied into ``scratch`` (the tests edit the
+    copy) and served with ``watch=True``, once its watch is in place: (api, project)."""
+    project = scratch / "project"
+    shutil.copytree(Path(__file__).resolve().parent / name, project)
+    with serve(project, watch=True) as api:
+        api.wait_for_log(r"^watching: ", timeout=30)
+        yield api, project
 
 
 def synth(app_file: Path, outdir: Path) -> Path:

@@ -6,33 +6,21 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cdk_ws_api.testing import LocalApi, serve
+from cdk_ws_api.testing import LocalApi
 
 pytestmark = pytest.mark.timeout(300)
 
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("watch") / "project"
-    shutil.copytree(HERE / "watch_project", target)
-    return target
-
-
-@pytest.fixture(scope="module")
-def watched(project: Path) -> Iterator[LocalApi]:
-    with serve(project, watch=True) as api:
-        api.wait_for_log(r"^watching: ", timeout=30)
-        yield api
+#: The project the ``project``/``watched`` fixtures copy and serve (tests/e2e/conftest.py).
+WATCH_PROJECT = "watch_project"
 
 
 def _ask(ws: Any, **body: Any) -> dict[str, Any]:

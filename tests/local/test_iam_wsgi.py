@@ -275,3 +275,17 @@ def test_middleware_under_warn_serves_and_reports(capsys: pytest.CaptureFixture[
     assert len(seen) == 1
     out = capsys.readouterr().out
     assert out.startswith(DENIAL_PREFIX) and '"allowed": true' in out
+
+
+def test_configure_swaps_the_permissions_a_running_middleware_checks() -> None:
+    # A re-synthesized app under --watch: the guard starts with no identity (everything
+    # passes), and the next configuration's function is checked from then on.
+    seen: list[bytes] = []
+    empty = {**config("enforce"), "permissions": Permissions({}).to_json()}
+    app = guarded(moto_stand_in(seen), empty)
+    client = Client(app)
+    put = signed("PutItem", {"TableName": "T", "Item": {}}, KEY)
+    assert client.post("/", **put).status_code == 200
+    app.configure(config("enforce"))
+    assert client.post("/", **put).status_code == 400
+    assert len(seen) == 1

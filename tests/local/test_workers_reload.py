@@ -150,3 +150,21 @@ def test_unused_pool_is_not_prewarmed_and_a_broken_prewarm_reports_on_invoke(
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_retire_waits_for_the_invocation_in_flight_then_stops_every_worker(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, "v1")
+
+    async def scenario() -> None:
+        pool = _pool(tmp_path)
+        slow = asyncio.ensure_future(pool.invoke({"sleep": 1.0, "n": 1}))
+        await asyncio.sleep(0.5)  # it runs now
+        assert pool.busy == 1
+        await pool.retire()
+        # The invocation finished on its worker instead of being killed with it.
+        assert (await slow).result["version"] == "v1"
+        assert pool.size == 0
+
+    asyncio.run(scenario())

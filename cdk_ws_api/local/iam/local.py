@@ -58,11 +58,18 @@ class LocalIam:
         api_id: str,
         bus: EventBus | None = None,
     ) -> None:
+        self.bus = bus
+        self.configure(permissions, mode=mode, region=region, account=account, api_id=api_id)
+
+    def configure(
+        self, permissions: Permissions | None, *, mode: str, region: str, account: str, api_id: str
+    ) -> None:
+        """Check against ``permissions`` from now on (a re-synthesized app under ``--watch``;
+        the moto process gets the same through :meth:`moto_config`)."""
         self.permissions = permissions or Permissions()
         self.region = region
         self.account = account
         self.api_id = api_id
-        self.bus = bus
         self.guard = Guard(self.permissions, mode, on_denial=self._denied)
         # The hot @connections path builds ARNs from these two prefixes only.
         self._execute_api = f"arn:aws:execute-api:{region}:{account}:{api_id}/"
@@ -86,8 +93,10 @@ class LocalIam:
         }
 
     def moto_config(self) -> dict[str, Any] | None:
-        """What :func:`.wsgi.guarded` needs, or ``None`` when nothing is checked."""
-        if not self.guard.active:
+        """What :func:`.wsgi.guarded` needs, or ``None`` with ``--iam off``. With no
+        function's identity yet the guard lets everything through, but stands in front of
+        moto so that a re-synthesized app's identities can be checked there too."""
+        if self.mode == "off":
             return None
         return {
             "mode": self.mode,

@@ -23,7 +23,7 @@ from .model import Permissions
 from .requests import authorizations
 from .responses import dynamodb_denied, json_denied, query_denied
 
-__all__ = ["DENIAL_PREFIX", "guarded"]
+__all__ = ["DENIAL_PREFIX", "GuardedApp", "guarded"]
 
 #: Prefix of the stdout lines that report a denial to the emulator.
 DENIAL_PREFIX = "iam-denial "
@@ -44,14 +44,27 @@ def _report(permissions: Permissions) -> Callable[[Denial, bool], None]:
     return report
 
 
-def guarded(app: WsgiApp, config: Mapping[str, Any]) -> WsgiApp:
+class GuardedApp:
     """``app`` behind the guard; ``config``: ``{"mode", "region", "account",
-    "permissions"}`` (:meth:`.model.Permissions.to_json`)."""
-    permissions = Permissions.from_json(config["permissions"])
-    guard = Guard(permissions, str(config["mode"]), on_denial=_report(permissions))
-    region, account = str(config["region"]), str(config["account"])
+    "permissions"}`` (:meth:`.model.Permissions.to_json`). :meth:`configure` swaps the
+    configuration (the emulator applies a re-synthesized app under ``--watch``); a request
+    reads one consistent configuration, whichever thread serves it."""
 
-    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __init__(self, app: WsgiApp, config: Mapping[str, Any]) -> None:
+        self.app = app
+        self.configure(config)
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        permissions = Permissions.from_json(config["permissions"])
+        guard = Guard(permissions, str(config["mode"]), on_denial=_report(permissions))
+        # One tuple assigned at once: moto's threads never see a half-updated guard.
+        self._state = (guard, str(config["region"]), str(config["account"]))
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        guard, region, account = self._state
+        app = self.app
         authorization = environ.get("HTTP_AUTHORIZATION")
         access_key = access_key_of(authorization)
         if guard.identity(access_key) is None or guard.mode == "off":
@@ -87,4 +100,7 @@ def guarded(app: WsgiApp, config: Mapping[str, Any]) -> WsgiApp:
             return [payload]
         return app(environ, start_response)
 
-    return middleware
+
+def guarded(app: WsgiApp, config: Mapping[str, Any]) -> GuardedApp:
+    """``app`` behind the guard (see :class:`GuardedApp`)."""
+    return GuardedApp(app, config)
