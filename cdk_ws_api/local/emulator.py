@@ -420,6 +420,7 @@ class Emulator:
             project=self.project,
             report=self._report,
             reload_app=self._reload_app if self.resynthesizer is not None else None,
+            served_live=[self._static.root] if self._static is not None else [],
         )
         await self.watcher.start()
         self._report("watching: " + ", ".join(str(p) for p in self.watcher.folders()))

@@ -19,7 +19,8 @@ connections stay unless their stage is gone). Edits arriving during a synth are 
 more synth after it. On failure the error is printed and the previous version keeps serving.
 Which files a synth really reads is not known without tracing the app's process, so every
 non-ignored file counts; a synth that changes nothing is reported as "no change". With
-``--assembly`` (nothing to synthesize) such a change is only reported. After an app reload the
+``--assembly`` (nothing to synthesize) such a change is only reported. Files of ``--static``
+are read on each request, so their changes reload nothing. After an app reload the
 watched folders are recomputed (a new function's folder is watched from then on).
 
 One line is printed per reload: what changed, what was reloaded, how long it took.
@@ -128,8 +129,11 @@ class Watcher:
         report: Callable[[str], None] = print,
         debounce_ms: int = DEBOUNCE_MS,
         reload_app: Callable[[], Awaitable[str]] | None = None,
+        served_live: Iterable[Path] = (),
     ) -> None:
         self._functions = functions
+        #: Folders read from disk on each request (``--static``): their changes need nothing.
+        self._served_live = [folder.resolve() for folder in served_live]
         self._pools = pools
         self._project = project
         self._report = report
@@ -211,6 +215,11 @@ class Watcher:
                 f"reload: {names} changed -> {len(keys)} function(s) reloaded "
                 f"({', '.join(sorted(functions[k].name for k in keys))}) in {took:.0f} ms"
             )
+        outside = {
+            path
+            for path in outside
+            if not any(path.resolve().is_relative_to(folder) for folder in self._served_live)
+        }
         if not outside:
             return
         if self._reload_app is None:

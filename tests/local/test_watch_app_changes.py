@@ -108,3 +108,34 @@ def test_a_new_function_folder_is_watched_after_an_app_reload(tmp_path: Path) ->
         assert any("h.py changed -> 1 function(s) reloaded (stack-Fn)" in x for x in lines), lines
 
     asyncio.run(scenario())
+
+
+def test_static_files_served_live_reload_nothing(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    web.mkdir()
+    calls: list[str] = []
+
+    async def reload_app() -> str:
+        calls.append("reload")
+        return "no change"
+
+    async def scenario() -> None:
+        watcher = Watcher(
+            dict,
+            WorkerPools({}),
+            project=tmp_path,
+            report=lambda line: None,
+            reload_app=reload_app,
+            served_live=[web],
+        )
+        await watcher.start()
+        try:
+            (web / "index.html").write_text("<p>edited</p>")
+            await asyncio.sleep(1.0)
+            assert calls == []  # the page is read from disk on each request
+            (tmp_path / "app.py").write_text("changed\n")
+            await _until(lambda: calls == ["reload"])
+        finally:
+            await watcher.stop()
+
+    asyncio.run(scenario())
