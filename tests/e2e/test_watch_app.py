@@ -165,6 +165,35 @@ def test_the_cli_applies_an_edited_app_and_stops_cleanly(tmp_path: Path) -> None
             line = local.wait_for_log(r"^reload: app re-synthesized", timeout=RELOAD_TIMEOUT)
             assert "+route hello" in line, line
             assert _ask(ws, action="hello") == {"hello": "dev"}
+        # Stopped in the middle of a synth (one that would take 2 min): the synth is killed,
+        # not waited for.
+        before = len(local.lines)
+        _edit(project, "app.synth()\n", "import time\ntime.sleep(120)\napp.synth()\n")
+        deadline = time.monotonic() + 60
+        while not any("re-synthesizing" in x for x in local.lines[before:]):
+            assert time.monotonic() < deadline, local.lines[before:]
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert _synths_in(project), "the synth should be running now"
     finally:
+        began = time.monotonic()
         status = local.stop()
     assert status == 0
+    assert time.monotonic() - began < 30
+    assert not _synths_in(project), "a synth outlived the emulator"
+
+
+def _synths_in(project: Path) -> list[int]:
+    """The app's synth processes in ``project`` (``python app.py``, its shell, jsii's node)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+                if Path(entry / "cwd").resolve() == project.resolve() and (
+                    b"app.py" in command or b"jsii" in command
+                ):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
