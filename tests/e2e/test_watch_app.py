@@ -114,8 +114,36 @@ def test_a_new_table_is_created_and_the_old_items_stay(watched: LocalApi, projec
     assert "Item" in kept, "an item of a table that existed before the reload was lost"
 
 
-def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, project: Path) -> None:
+def test_an_added_authorizer_checks_new_connections_and_keeps_the_open_one(
+    watched: LocalApi, project: Path
+) -> None:
     with watched.connect() as ws:
+        before = len(_reloads(watched))
+        _edit(
+            project,
+            "    # more: api\n",
+            '    connect=RouteOptions(handler=function("Hi", "hi.handler")),\n'
+            "    authorizer=LambdaRequestAuthorizer(\n"
+            '        handler=function("Auth", "auth.handler"),\n'
+            '        identity_source=["route.request.querystring.token"],\n'
+            "    ),\n    # more: api\n",
+        )
+        line = _next_reload(watched, before)
+        assert "+route $connect" in line and "changed: authorizers" in line, line
+        with pytest.raises(InvalidStatus) as refused, watched.connect():
+            pass  # no token: API Gateway answers 401 before the authorizer
+        assert refused.value.response.status_code == 401
+        with pytest.raises(InvalidStatus) as denied, watched.connect({"token": "bad"}):
+            pass
+        assert denied.value.response.status_code == 403
+        with watched.connect({"token": "good"}) as allowed:
+            assert _ask(allowed, action="ping")["route"] == "$default"
+        # Connected before the authorizer existed: still open, still answered.
+        assert _ask(ws, action="ping")["route"] == "$default"
+
+
+def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, project: Path) -> None:
+    with watched.connect({"token": "good"}) as ws:
         assert _ask(ws, action="hello") == {"hello": "dev"}  # answered: the connection is open
         before = len(_reloads(watched))
         _edit(project, 'STAGE = "dev"', 'STAGE = "prod"')
@@ -128,7 +156,7 @@ def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, pro
     watched.wait_for_log(r"\[.*Bye.*\] bye \S+ stage dev", timeout=30)
     # The new stage is served, the old one is gone.
     assert watched.ws_url.endswith("/prod")
-    with watched.connect() as fresh:
+    with watched.connect({"token": "good"}) as fresh:
         assert _ask(fresh, action="hello") == {"hello": "prod"}
     with pytest.raises(InvalidStatus) as refused, watched.connect(path="/dev"):
         pass
@@ -138,10 +166,10 @@ def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, pro
 def test_every_app_reload_is_one_line_with_what_changed(watched: LocalApi) -> None:
     applied = [r for r in _reloads(watched) if r.startswith("reload: app re-synthesized")]
     failed = [r for r in _reloads(watched) if r.startswith("reload: re-synthesis failed")]
-    # The three edits that synthesize, the fix of the broken app, and the one failure.
-    assert len(applied) == 4 and len(failed) == 1, "\n".join(_reloads(watched))
+    # The four edits that synthesize, the fix of the broken app, and the one failure.
+    assert len(applied) == 5 and len(failed) == 1, "\n".join(_reloads(watched))
     assert watched._emulator.watcher is not None
-    assert watched._emulator.watcher.app_reloads == 5
+    assert watched._emulator.watcher.app_reloads == 6
     assert watched._emulator.watcher.app_failures == 1
 
 

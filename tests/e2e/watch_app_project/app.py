@@ -5,7 +5,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb  # noqa: F401 (tables the tests add)
 from aws_cdk import aws_lambda as lambda_
 
-from cdk_ws_api import RouteOptions, StageOptions, WebSocketApi
+from cdk_ws_api import (  # noqa: F401 (LambdaRequestAuthorizer: the tests add one)
+    LambdaRequestAuthorizer,
+    RouteOptions,
+    StageOptions,
+    WebSocketApi,
+)
 
 STAGE = "dev"
 
@@ -35,6 +40,7 @@ WebSocketApi(
     routes=routes,
     stages=[StageOptions(stage_name=STAGE)],
     cloud_watch_role=False,
+    # more: api
 )
 # more: resources
 app.synth()
