@@ -142,6 +142,22 @@ def test_an_added_authorizer_checks_new_connections_and_keeps_the_open_one(
         assert _ask(ws, action="ping")["route"] == "$default"
 
 
+def test_a_changed_environment_reaches_the_next_invocation(
+    watched: LocalApi, project: Path
+) -> None:
+    with watched.connect({"token": "good"}) as ws:
+        assert "greeting" not in _ask(ws, action="ping")
+        before = len(_reloads(watched))
+        _edit(
+            project,
+            "# more: resources\n",
+            'stack.node.find_child("Echo").add_environment("GREETING", "hi")\n# more: resources\n',
+        )
+        line = _next_reload(watched, before)
+        assert "~function WatchAppStack-Echo" in line, line
+        assert _ask(ws, action="ping")["greeting"] == "hi"  # the same connection
+
+
 def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, project: Path) -> None:
     with watched.connect({"token": "good"}) as ws:
         assert _ask(ws, action="hello") == {"hello": "dev"}  # answered: the connection is open
@@ -166,10 +182,10 @@ def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, pro
 def test_every_app_reload_is_one_line_with_what_changed(watched: LocalApi) -> None:
     applied = [r for r in _reloads(watched) if r.startswith("reload: app re-synthesized")]
     failed = [r for r in _reloads(watched) if r.startswith("reload: re-synthesis failed")]
-    # The four edits that synthesize, the fix of the broken app, and the one failure.
-    assert len(applied) == 5 and len(failed) == 1, "\n".join(_reloads(watched))
+    # The five edits that synthesize, the fix of the broken app, and the one failure.
+    assert len(applied) == 6 and len(failed) == 1, "\n".join(_reloads(watched))
     assert watched._emulator.watcher is not None
-    assert watched._emulator.watcher.app_reloads == 6
+    assert watched._emulator.watcher.app_reloads == 7
     assert watched._emulator.watcher.app_failures == 1
 
 
