@@ -665,8 +665,11 @@ def serve(
     assembly; default: the project in ``cwd`` (default: the current directory), or the
     ``app=``/``assembly=`` option. ``options`` are :class:`~cdk_ws_api.local.options.
     EmulatorOptions` fields (``stack``, ``stage``, ``concurrency``, ``idle_timeout``...);
-    ``port`` defaults to 0 (a free port). Raises :class:`LocalApiError` (port in use, bad
-    source), ``SynthError`` (the app failed), ``OptionError`` or an ``AssemblyError``.
+    ``port`` defaults to 0 (a free port). ``watch=True`` on a project directory is
+    ``--watch``: an edited handler is reloaded, an edited app re-synthesized and applied
+    (:attr:`LocalApi.app` and :attr:`LocalApi.ws_url` follow it; reload lines are in
+    :attr:`LocalApi.log`). Raises :class:`LocalApiError` (port in use, bad source),
+    ``SynthError`` (the app failed), ``OptionError`` or an ``AssemblyError``.
     """
     api = start(source, cwd=cwd, **options)
     try:
