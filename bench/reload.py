@@ -106,7 +106,7 @@ def _reload_line(api: Any, before: int, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in api.log.splitlines()[before:]:
-            if line.startswith("reload: app re-synthesized"):
+            if "-> app re-synthesized" in line:
                 return str(line)
         time.sleep(0.02)
     raise RuntimeError("no app reload line")

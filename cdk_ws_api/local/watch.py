@@ -237,18 +237,21 @@ class Watcher:
         while self._app_changes:
             changed, self._app_changes = self._app_changes, set()
             started = time.monotonic()
-            self._report(f"reload: {_names(changed)} changed -> re-synthesizing the app")
             self.app_reloads += 1
             try:
                 what = await self._reload_app()
             except Exception as exc:  # a failed synth or load: the old version keeps serving
                 self.app_failures += 1
                 self._report(
-                    f"reload: re-synthesis failed, still serving the previous version: {exc}"
+                    f"reload: {_names(changed)} changed -> re-synthesis failed, still serving "
+                    f"the previous version: {exc}"
                 )
                 continue
             took = time.monotonic() - started
-            self._report(f"reload: app re-synthesized and applied in {took:.1f} s: {what}")
+            self._report(
+                f"reload: {_names(changed)} changed -> app re-synthesized and applied in "
+                f"{took:.1f} s: {what}"
+            )
             self._rewatch.set()  # a new function's folder is watched from now on
 
 

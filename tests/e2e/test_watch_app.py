@@ -43,7 +43,7 @@ def _next_reload(api: LocalApi, before: int) -> str:
     deadline = time.monotonic() + RELOAD_TIMEOUT
     while time.monotonic() < deadline:
         for line in _reloads(api)[before:]:
-            if line.startswith(("reload: app re-synthesized", "reload: re-synthesis failed")):
+            if "-> app re-synthesized" in line or "-> re-synthesis failed" in line:
                 return line
         time.sleep(0.05)
     raise AssertionError(f"no app reload reported: {_reloads(api)[before:]}")
@@ -67,7 +67,7 @@ def test_a_new_route_and_function_answer_on_the_open_connection(
             "return_response=True)\n# more: routes\n",
         )
         line = _next_reload(watched, before)
-        assert re.search(r"app\.py changed", " ".join(_reloads(watched)[before:]))
+        assert line.startswith("reload: app.py changed -> app re-synthesized"), line
         assert "+route hello" in line and "+function" in line, line
         assert re.search(r"\(synth \d+\.\d s, applied in \d+ ms\)", line), line
         # The same connection, never closed: the next message takes the new route.
@@ -82,7 +82,9 @@ def test_a_broken_app_keeps_the_previous_version_serving(watched: LocalApi, proj
         before = len(_reloads(watched))
         _edit(project, "app.synth()\n", 'raise RuntimeError("boom from app.py")\napp.synth()\n')
         line = _next_reload(watched, before)
-        assert line.startswith("reload: re-synthesis failed, still serving the previous version")
+        assert line.startswith(
+            "reload: app.py changed -> re-synthesis failed, still serving the previous version"
+        ), line
         assert "boom from app.py" in watched.log  # the app's own error is printed
         # Still serving: the open connection answers, and a new one connects.
         assert _ask(ws, action="ping")["route"] == "$default"
@@ -91,7 +93,7 @@ def test_a_broken_app_keeps_the_previous_version_serving(watched: LocalApi, proj
         before = len(_reloads(watched))
         _edit(project, 'raise RuntimeError("boom from app.py")\n', "")  # fixed again
         line = _next_reload(watched, before)
-        assert line.startswith("reload: app re-synthesized"), line
+        assert line.startswith("reload: app.py changed -> app re-synthesized"), line
         assert _ask(ws, action="ping")["route"] == "$default"
 
 
@@ -180,9 +182,10 @@ def test_a_removed_stage_closes_its_connections_with_1001(watched: LocalApi, pro
 
 
 def test_every_app_reload_is_one_line_with_what_changed(watched: LocalApi) -> None:
-    applied = [r for r in _reloads(watched) if r.startswith("reload: app re-synthesized")]
-    failed = [r for r in _reloads(watched) if r.startswith("reload: re-synthesis failed")]
+    applied = [r for r in _reloads(watched) if "-> app re-synthesized" in r]
+    failed = [r for r in _reloads(watched) if "-> re-synthesis failed" in r]
     # The five edits that synthesize, the fix of the broken app, and the one failure.
+    assert len(_reloads(watched)) == len(applied) + len(failed)  # one line per reload
     assert len(applied) == 6 and len(failed) == 1, "\n".join(_reloads(watched))
     assert watched._emulator.watcher is not None
     assert watched._emulator.watcher.app_reloads == 7
@@ -206,19 +209,16 @@ def test_the_cli_applies_an_edited_app_and_stops_cleanly(tmp_path: Path) -> None
                 'routes["hello"] = RouteOptions(handler=function("Hello", "hello.handler"), '
                 "return_response=True)\n",
             )
-            line = local.wait_for_log(r"^reload: app re-synthesized", timeout=RELOAD_TIMEOUT)
+            line = local.wait_for_log(r"^reload: .* -> app re-synthesized", timeout=RELOAD_TIMEOUT)
             assert "+route hello" in line, line
             assert _ask(ws, action="hello") == {"hello": "dev"}
         # Stopped in the middle of a synth (one that would take 2 min): the synth is killed,
         # not waited for.
-        before = len(local.lines)
         _edit(project, "app.synth()\n", "import time\ntime.sleep(120)\napp.synth()\n")
         deadline = time.monotonic() + 60
-        while not any("re-synthesizing" in x for x in local.lines[before:]):
-            assert time.monotonic() < deadline, local.lines[before:]
+        while not _synths_in(project):  # the synth started
+            assert time.monotonic() < deadline, "no synth started"
             time.sleep(0.05)
-        time.sleep(0.5)
-        assert _synths_in(project), "the synth should be running now"
     finally:
         began = time.monotonic()
         status = local.stop()

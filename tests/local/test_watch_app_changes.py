@@ -63,11 +63,12 @@ def test_edits_during_a_reload_are_one_more_and_failures_are_reported(tmp_path: 
             await _until(lambda: sum("applied" in x for x in lines) == 3)
         finally:
             await watcher.stop()
-        applied = [x for x in lines if x.startswith("reload: app re-synthesized and applied")]
+        applied = [x for x in lines if "-> app re-synthesized and applied" in x]
+        assert applied[0].startswith("reload: app.py changed -> app re-synthesized"), applied
         assert applied[0].endswith(": +route first")
         assert any(
-            x == "reload: re-synthesis failed, still serving the previous version: "
-            "synth failed: boom"
+            x == "reload: cdk.json changed -> re-synthesis failed, still serving the previous "
+            "version: synth failed: boom"
             for x in lines
         ), lines
         assert watcher.app_reloads == 4
