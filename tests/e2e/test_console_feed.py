@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from cdk_ws_api.local.assembly import load_app
 from cdk_ws_api.local.bus import AccessRecord
 from cdk_ws_api.local.console import hub
-from cdk_ws_api.local.console.journal import expand
+from cdk_ws_api.local.console.journal import expand_batch
 from cdk_ws_api.local.emulator import Emulator, EmulatorOptions
 
 pytestmark = pytest.mark.timeout(180)
@@ -59,6 +59,8 @@ class Feed:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.snapshot: dict[str, Any] = {}
+        self.log: list[dict[str, Any]] = []
+        self.batches = 0
         self.items: list[dict[str, Any]] = []
         self.dropped = 0
         self.replies: dict[int, dict[str, Any]] = {}
@@ -75,9 +77,11 @@ class Feed:
             message = json.loads(raw)
             if message["type"] == "snapshot":
                 self.snapshot = message
+                self.log = expand_batch(message)
             elif message["type"] == "batch":
-                self.items.extend(expand(item) for item in message["items"])
-                self.dropped += message["dropped"]
+                self.batches += "seq" in message  # the shared ones, not a page's own
+                self.items.extend(expand_batch(message))
+                self.dropped += message.get("dropped", 0)
             elif message["type"] == "reply":
                 self.replies[message["id"]] = message
             self._changed.set()
@@ -169,24 +173,25 @@ def test_snapshot_live_entries_and_the_invocation_behind_a_line(plain_assembly: 
                 connection_id,
                 200,
             )
-            (seq,) = line["invocations"]
-            detail = (await feed.call("invocation", seq=seq))["result"]
+            (detail,) = (await feed.call("line", seq=line["seq"]))["result"]["invocations"]
             assert detail["event"]["requestContext"]["routeKey"] == "echo"
             assert json.loads(detail["event"]["body"]) == {"action": "echo", "n": 1}
             assert detail["result"]["statusCode"] == 200
             # CONNECT's line carries the authorizer's and $connect's invocations
             (connect_line,) = feed.entries("access", type="CONNECT")
-            kinds = [
-                (await feed.call("invocation", seq=s))["result"]["event"].get("type")
-                for s in connect_line["invocations"]
-            ]
-            assert kinds == ["REQUEST", None]
+            claimed = (await feed.call("line", seq=connect_line["seq"]))["result"]["invocations"]
+            assert [i["event"].get("type") for i in claimed] == ["REQUEST", None]
+            # the same invocation, by its id (the functions' view asks so)
+            again = (await feed.call("invocation", invocationId=claimed[-1]["id"]))["result"]
+            assert again["event"] == claimed[-1]["event"] and again["route"] == "$connect"
             output = feed.entries("output")
             assert any("authorizer invoked token=allow-ann" in o["line"] for o in output)
         closed = await feed.until(lambda: feed.entries("close"), "the close entry")
         assert (closed[0]["connectionId"], closed[0]["code"]) == (connection_id, 1000)
-        missing = await feed.call("invocation", seq=10**9)
+        missing = await feed.call("invocation", invocationId=10**9)
         assert missing["ok"] is False and "no longer kept" in missing["error"]
+        gone = await feed.call("line", seq=10**9)
+        assert gone["ok"] is False and "no longer kept" in gone["error"]
 
     _with_feed(plain_assembly, body)
 
@@ -249,8 +254,8 @@ def test_table_pages_and_the_test_client(plain_assembly: Path) -> None:
             lambda: feed.entries("access", type="CONNECT", connectionId=opened["connectionId"]),
             "the test connection's CONNECT line",
         )
-        connect_event = (await feed.call("invocation", seq=line["invocations"][-1]))["result"]
-        assert connect_event["event"]["headers"]["X-Trace"] == "abc"
+        claimed = (await feed.call("line", seq=line["seq"]))["result"]["invocations"]
+        assert claimed[-1]["event"]["headers"]["X-Trace"] == "abc"
         refused = (await feed.call("client.open", query="token=deny"))["result"]
         (answer,) = await feed.until(
             lambda: feed.entries("client", clientId=refused["clientId"], event="refused"),
@@ -272,6 +277,49 @@ def test_table_pages_and_the_test_client(plain_assembly: Path) -> None:
         assert closed["code"] == 1000
 
     _with_feed(plain_assembly, body)
+
+
+def test_two_pages_get_every_line_from_batches_encoded_once(
+    plain_assembly: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+    real = hub._encode
+
+    def counting(message: dict[str, Any]) -> str:
+        if message.get("type") == "batch" and message.get("seq"):
+            encoded.append(message["type"])
+        return real(message)
+
+    monkeypatch.setattr(hub, "_encode", counting)
+
+    async def body(emulator: Emulator) -> None:
+        console = emulator.console
+        assert console is not None
+        url = _feed_url(emulator, console.token)
+        async with (
+            connect(url, origin=_origin(emulator), open_timeout=WAIT) as one,  # type: ignore[arg-type]
+            connect(url, origin=_origin(emulator), open_timeout=WAIT) as two,  # type: ignore[arg-type]
+        ):
+            feeds = [Feed(one), Feed(two)]
+            for feed in feeds:
+                await feed.until(lambda f=feed: f.snapshot, "the snapshot")
+            while len(console._clients) < 2:
+                await asyncio.sleep(0.05)
+            for i in range(1200):  # more than one batch's worth (hub.PUMP_SLICE)
+                emulator.bus.publish(AccessRecord("MESSAGE", "r", f"c{i}=", 200, 1.5, 2.0))
+            for feed in feeds:
+                await feed.until(
+                    lambda f=feed: len(f.entries("access", route="r")) == 1200, "every line"
+                )
+                got = feed.entries("access", route="r")
+                assert [e["connectionId"] for e in got] == [f"c{i}=" for i in range(1200)]
+                assert [e["seq"] for e in got] == list(range(got[0]["seq"], got[0]["seq"] + 1200))
+                assert (got[0]["ms"], got[0]["at"]) == (1.5, 2.0)
+            # at most PUMP_SLICE records a batch, each encoded once for both pages
+            assert feeds[0].batches == feeds[1].batches >= 1200 // hub.PUMP_SLICE + 1
+            assert len(encoded) == feeds[0].batches
+
+    _run(plain_assembly, body)
 
 
 def test_a_console_that_stops_reading_stays_bounded_and_the_api_keeps_serving(

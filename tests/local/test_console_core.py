@@ -3,6 +3,7 @@ queue and the static files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,7 +18,13 @@ from cdk_ws_api.local.bus import (
 )
 from cdk_ws_api.local.console.access import ConsoleAccess, new_token
 from cdk_ws_api.local.console.files import StaticFiles
-from cdk_ws_api.local.console.journal import FeedQueue, Journal, expand
+from cdk_ws_api.local.console.journal import (
+    MAX_CLAIMED,
+    ROW_FIELDS,
+    FeedQueue,
+    Journal,
+    expand_batch,
+)
 from cdk_ws_api.local.registry import Registry
 
 HOST = "127.0.0.1:3001"
@@ -75,99 +82,166 @@ def _invocation(connection_id: str, route: str, *, event_type: str = "MESSAGE") 
     return InvocationRecord("Fn", "req-1", event, {"statusCode": 201}, None, 2.0, 1.0)
 
 
-def test_access_lines_claim_the_invocations_of_their_connection() -> None:
+def _access(kind: str, route: str, target: str, status: int = 200) -> AccessRecord:
+    return AccessRecord(kind, route, target, status, 3.0, 1.0)
+
+
+def _add(journal: Journal, *records: Any) -> list[dict[str, Any]]:
+    first, items = journal.add(records)
+    return expand_batch({"seq": first, "items": json.loads(json.dumps(items))})
+
+
+def test_the_row_fields_name_every_field_of_their_records() -> None:
+    assert len(ROW_FIELDS["access"]) == len(AccessRecord._fields)
+    assert len(ROW_FIELDS["output"]) == len(OutputRecord._fields)
+
+
+def test_a_line_shows_the_invocations_of_its_connection_since_its_previous_line() -> None:
     journal = Journal(functions={"Fn": "Stack-Fn"})
-    # invocations push nothing themselves: their access line refers to them
-    assert journal.add(_invocation("a=", "$connect", event_type="CONNECT")) is None
-    journal.add(_invocation("a=", "$connect", event_type="CONNECT"))
-    journal.add(_invocation("b=", "send"))
-    auth, connect, other = journal.recent_invocations("Fn")
-    assert other["connectionId"] == "b="
-    line = expand(journal.add(AccessRecord("CONNECT", "$connect", "a=", 200, 3.0, 1.0)))
-    assert line["invocations"] == [auth["seq"], connect["seq"]]
-    assert (line["kind"], line["type"], line["status"], line["us"], line["t"]) == (
+    # invocations add no item: their line refers to them when a page asks
+    assert _add(journal, _invocation("a=", "$connect", event_type="CONNECT")) == []
+    _add(journal, _invocation("a=", "$connect", event_type="CONNECT"))
+    _add(journal, _invocation("b=", "send"))
+    (connect,) = _add(journal, _access("CONNECT", "$connect", "a="))
+    assert (connect["kind"], connect["seq"], connect["type"], connect["status"]) == (
         "access",
+        1,
         "CONNECT",
         200,
-        3000,
-        1000,
     )
-    # claimed once: the next line of the same connection gets only its own
-    journal.add(_invocation("a=", "send"))
-    send = journal.recent_invocations("Fn")[-1]
-    assert send["status"] == 201 and send["functionName"] == "Stack-Fn"
-    assert (send["route"], send["eventType"]) == ("send", "MESSAGE")
-    line = expand(journal.add(AccessRecord("MESSAGE", "send", "a=", 201, 3.0, 1.0)))
-    assert line["invocations"] == [send["seq"]]
-    # an @connections line never claims a connection's invocations
-    post = expand(journal.add(AccessRecord("POST", "@connections", "b=", 200, 0.1, 1.0)))
-    assert post["invocations"] == []
-    detail = journal.invocation(send["seq"])
-    assert detail is not None and detail["event"]["requestContext"]["routeKey"] == "send"
-    assert detail["result"] == {"statusCode": 201}
-    assert [expand(e)["kind"] for e in journal.recent()] == ["access", "access", "access"]
+    assert (connect["connectionId"], connect["ms"], connect["at"]) == ("a=", 3.0, 1.0)
+    claimed = journal.line(connect["seq"])
+    assert claimed is not None
+    assert [i["event"]["requestContext"]["eventType"] for i in claimed] == ["CONNECT"] * 2
+    # once claimed, never again: the next line of the connection gets only its own
+    _add(journal, _invocation("a=", "send"))
+    line, post = _add(
+        journal, _access("MESSAGE", "send", "a="), _access("POST", "@connections", "b=")
+    )
+    (send,) = journal.line(line["seq"]) or []
+    assert (send["route"], send["eventType"], send["status"]) == ("send", "MESSAGE", 201)
+    assert send["functionName"] == "Stack-Fn" and send["result"] == {"statusCode": 201}
+    # an @connections line never shows a connection's invocations
+    assert journal.line(post["seq"]) == []
+    # b='s invocation is still there for b='s line
+    (b_line,) = _add(journal, _access("MESSAGE", "send", "b="))
+    (b_send,) = journal.line(b_line["seq"]) or []
+    assert b_send["connectionId"] == "b="
+    assert journal.invocation(send["id"]) == send
+    assert [e["seq"] for e in expand_batch(_recent(journal))] == [1, 2, 3, 4]
+
+
+def _recent(journal: Journal) -> dict[str, Any]:
+    seq, log = journal.recent()
+    return {"logSeq": seq, "log": json.loads(json.dumps(log))}
+
+
+def test_a_line_shows_at_most_the_last_few_invocations() -> None:
+    journal = Journal()
+    for n in range(MAX_CLAIMED + 5):
+        _add(journal, _invocation("a=", f"r{n}"))
+    (line,) = _add(journal, _access("MESSAGE", "r", "a="))
+    claimed = journal.line(line["seq"]) or []
+    assert [i["route"] for i in claimed] == [f"r{n}" for n in range(5, MAX_CLAIMED + 5)]
+
+
+def test_adding_records_never_reads_encodes_or_copies_an_invocation() -> None:
+    class Untouchable(dict[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            raise AssertionError("read on the message path")
+
+        get = __getitem__  # type: ignore[assignment]
+
+        def __iter__(self) -> Any:
+            raise AssertionError("copied or encoded on the message path")
+
+        keys = items = values = __iter__
+
+    journal = Journal()
+    event = Untouchable(requestContext={"connectionId": "a="})
+    record = InvocationRecord("Fn", "r", event, Untouchable(), None, 1.0, 1.0)
+    for _ in range(1000):
+        assert journal.add([record]) == (1, [])
+    assert journal._invocations[-1] is record  # kept by reference
 
 
 def test_errors_outputs_connections_and_foreign_records() -> None:
     journal = Journal()
-    journal.add(InvocationRecord("Fn", "r", {"requestContext": {}}, None, "KeyError: x", 5.0, 1.0))
-    journal.add(InvocationRecord("Fn", "r2", "not a dict", None, None, 5.0, 1.0))
+    _add(
+        journal, InvocationRecord("Fn", "r", {"requestContext": {}}, None, "KeyError: x", 5.0, 1.0)
+    )
+    _add(journal, InvocationRecord("Fn", "r2", "not a dict", None, None, 5.0, 1.0))
     failed, odd = journal.recent_invocations("Fn")
     assert failed["status"] == "error" and failed["error"] == "KeyError: x"
     assert odd["status"] == 200 and odd["connectionId"] is None
-    output = expand(journal.add(OutputRecord("Fn", "hello", 2.0)))
-    assert (output["kind"], output["function"], output["line"]) == ("output", "Fn", "hello")
+    (output,) = _add(journal, OutputRecord("Fn", "hello", 2.0))
+    assert (output["kind"], output["function"], output["line"], output["seq"]) == (
+        "output",
+        "Fn",
+        "hello",
+        1,
+    )
+    assert journal.line(output["seq"]) == []
     registry = Registry()
     connection = registry.create(source_ip="10.0.0.1", query=[("room", "a")])
     connection.frames_in, connection.frames_out = 3, 4
-    opened = journal.add(ConnectionOpenedRecord(connection, 3.0))
-    assert opened is not None and opened["kind"] == "open"
+    (opened,) = _add(journal, ConnectionOpenedRecord(connection, 3.0))
+    assert opened["kind"] == "open"
     assert (opened["sourceIp"], opened["query"], opened["framesIn"], opened["framesOut"]) == (
         "10.0.0.1",
         [["room", "a"]],
         3,
         4,
     )
-    closed = journal.add(ConnectionClosedRecord(connection.connection_id, 1001, "Going away", 4.0))
-    assert closed is not None and (closed["code"], closed["reason"]) == (1001, "Going away")
+    (closed,) = _add(journal, ConnectionClosedRecord(connection.connection_id, 1001, "Bye", 4.0))
+    assert (closed["code"], closed["reason"]) == (1001, "Bye")
 
     class Denied(NamedTuple):  # what another publisher (IAM checks) may send
         action: str
         resource: object
         at: float
 
-    record = journal.add(Denied("dynamodb:PutItem", object(), 5.0))
-    assert record is not None and record["type"] == "Denied" and record["t"] == 5000
+    (record,) = _add(journal, Denied("dynamodb:PutItem", object(), 5.0))
+    assert (record["kind"], record["type"], record["at"], record["seq"]) == (
+        "record",
+        "Denied",
+        5.0,
+        2,
+    )
     assert record["fields"]["action"] == "dynamodb:PutItem"
     assert isinstance(record["fields"]["resource"], str)
+    # numbering goes on across batches; opens and closes are not numbered
+    (later,) = _add(journal, _access("MESSAGE", "x", "c="))
+    assert later["seq"] == 3
 
 
-def test_the_journal_is_bounded() -> None:
+def test_the_journal_is_bounded_and_forgets_plainly() -> None:
     journal = Journal(history=10, invocations=5, per_function=3)
     for i in range(100):
-        journal.add(_invocation(f"c{i}=", "send"))
-        journal.add(AccessRecord("MESSAGE", "send", f"c{i}=", 200, 1.0, 1.0))
-        journal.add(_invocation(f"orphan{i}=", "send"))  # never claimed
-    assert len(journal.recent()) == 10
-    assert len(journal._invocations) == 5
+        _add(journal, _invocation(f"c{i}=", "send"), _access("MESSAGE", "send", f"c{i}="))
+        _add(journal, _invocation(f"orphan{i}=", "send"))  # never claimed
+    seq, log = journal.recent()
+    assert len(log) == 10 and seq == 91
+    assert len(journal._invocations) == 5 == len(journal._positions)
     assert len(journal.recent_invocations("Fn")) == 3
     assert journal.invocation(1) is None  # forgotten
-    for i in range(2000):
-        journal.add(_invocation(f"x{i}=", "send"))
-    assert len(journal._unclaimed) <= 1000
-    for _ in range(50):
-        journal.add(_invocation("same=", "send"))
-    assert len(journal._unclaimed["same="]) == 8
+    assert journal.line(1) is None and journal.line(101) is None
+    (last,) = journal.line(100) or []  # the newest line still finds its invocation
+    assert last["connectionId"] == "c99="
+    # the oldest line kept whose invocation is gone shows none, never another line's
+    assert journal.line(91) == []
 
 
-def test_feed_queue_drops_the_oldest_and_counts() -> None:
-    queue = FeedQueue(3)
+def test_feed_queue_drops_the_oldest_items_and_counts_their_entries() -> None:
+    queue = FeedQueue(5)
     for i in range(5):
-        queue.push({"n": i})
-    assert len(queue) == 3
+        queue.push(f"batch{i}", 2)
+    assert len(queue) == 4  # batches 3 and 4: 4 entries
     items, dropped = queue.take()
-    assert [i["n"] for i in items] == [2, 3, 4] and dropped == 2
+    assert items == ["batch3", "batch4"] and dropped == 6
     assert queue.take() == ([], 0)
+    queue.push("huge", 50)  # the newest is always kept
+    assert queue.take() == (["huge"], 0)
 
 
 def test_static_files_stay_inside_their_root(tmp_path: Path) -> None:

@@ -9,13 +9,17 @@
   an invocation's event and result, a page of a table, the test client). See
   :mod:`.access` for the token, ``Origin`` and ``Host`` checks.
 
-Cost on the message path: the bus subscriber only appends the record to a bounded inbox.
-A pump task turns the inbox into entries (:class:`.journal.Journal`) at most every
-``FLUSH_SECONDS`` and hands them to each client's bounded :class:`.journal.FeedQueue`; each
-client has a sender task writing one frame per batch. A client that reads slowly stalls only
-its sender: its queue drops the oldest entries past ``QUEUE_LIMIT`` and the next batch says
-how many were dropped, so the emulator's memory stays bounded (websockets' own write buffer
-is bounded too).
+Cost on the message path: the bus subscriber only appends the record to a bounded inbox
+(no copy, no encoding). A pump task wakes at most every ``FLUSH_SECONDS`` while records
+arrive, hands the inbox to the :class:`.journal.Journal` (which keeps the records themselves)
+and encodes the batch once, with one ``json.dumps``, for every page; each page has a bounded
+:class:`.journal.FeedQueue` of encoded batches and a sender task writing one frame per batch.
+The feed carries the log lines only; an invocation's event and result are encoded when a
+page asks for them (a click), and the connections' and functions' counters are read from the
+registry and the pools once every ``STATS_SECONDS``, not pushed per frame. A page that reads
+slowly stalls only its sender: its queue drops the oldest batches past ``QUEUE_LIMIT``
+entries and the next batch says how many entries were dropped, so the emulator's memory stays
+bounded (websockets' own write buffer is bounded too).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from ..httpparse import HttpRequest
 from ..management import HttpResponse
 from .access import ConsoleAccess, new_token
 from .files import StaticFiles, text_response
-from .journal import ROW_FIELDS, FeedQueue, Journal, connection_view
+from .journal import MAX_CLAIMED, ROW_FIELDS, FeedQueue, Journal, connection_view
 
 __all__ = ["CONSOLE_PATH", "Console"]
 
@@ -51,15 +55,17 @@ CONSOLE_PATH = "/_console/"
 FEED_PATH = CONSOLE_PATH + "feed"
 STATIC_DIR = Path(__file__).with_name("static")
 
-#: Seconds between two batches pushed to a page (also the pump's batching window).
-FLUSH_SECONDS = 0.1
+#: Seconds between two batches pushed to a page (also the pump's batching window): five
+#: updates a second read as live, and each batch costs a wake-up and a frame.
+FLUSH_SECONDS = 0.2
 #: Seconds between two pushes of the connections' and workers' counters.
 STATS_SECONDS = 1.0
 #: Entries waiting for one slow page at most; older ones are dropped and counted.
 QUEUE_LIMIT = 2000
 #: Records waiting for the pump at most (a burst larger than this between two pumps drops).
 INBOX_LIMIT = 20000
-#: Records turned into entries between two yields to the event loop.
+#: Records in one batch at most (a larger backlog is sent as several, with a yield to the
+#: event loop between two).
 PUMP_SLICE = 500
 #: Pages open at once at most; more are refused with 503.
 MAX_CLIENTS = 8
@@ -71,20 +77,29 @@ MAX_LISTED_CONNECTIONS = 500
 MAX_SCAN_LIMIT = 100
 
 
+def _encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
 class _Client:
     __slots__ = ("queue", "ready", "stats", "test_clients", "websocket")
 
     def __init__(self, websocket: ServerConnection) -> None:
         self.websocket = websocket
+        #: Encoded batches not sent yet, weighed by their entries.
         self.queue = FeedQueue(QUEUE_LIMIT)
         self.ready = asyncio.Event()
-        #: The latest counters, replacing older ones (never queued, so never piling up).
-        self.stats: dict[str, Any] | None = None
+        #: The latest counters, encoded, replacing older ones (never queued, never piling up).
+        self.stats: str | None = None
         self.test_clients: dict[int, Any] = {}
 
-    def push(self, entry: Any) -> None:
-        self.queue.push(entry)
+    def push(self, batch: str, entries: int) -> None:
+        self.queue.push(batch, entries)
         self.ready.set()
+
+    def push_own(self, entry: dict[str, Any]) -> None:
+        """An entry for this page only (its test connections' events)."""
+        self.push(_encode({"type": "batch", "items": [entry]}), 1)
 
 
 class Console:
@@ -139,7 +154,7 @@ class Console:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -169,34 +184,40 @@ class Console:
                     client.queue.dropped += self._inbox_dropped
                 self._inbox_dropped = 0
             inbox = self._inbox
-            done = 0
             while inbox:
-                entry = self.journal.add(inbox.popleft())
-                if entry is not None:
+                if len(inbox) <= PUMP_SLICE:
+                    records: Any = list(inbox)
+                    inbox.clear()
+                else:
+                    records = [inbox.popleft() for _ in range(PUMP_SLICE)]
+                first, items = self.journal.add(records)
+                if items and self._clients:
+                    batch = _encode({"type": "batch", "seq": first, "items": items})
                     for client in self._clients:
-                        client.push(entry)
-                done += 1
-                if done % PUMP_SLICE == 0:
+                        client.push(batch, len(items))
+                if inbox:
                     await asyncio.sleep(0)  # a large backlog never holds the loop long
             now = time.monotonic()
             if self._clients and now - last_stats >= STATS_SECONDS:
                 last_stats = now
-                stats = self._stats()
+                stats = _encode({"type": "stats", **self._stats()})
                 for client in self._clients:
                     client.stats = stats
                     client.ready.set()
 
     async def _sender(self, client: _Client) -> None:
+        websocket = client.websocket
         while True:
             await client.ready.wait()
             client.ready.clear()
-            items, dropped = client.queue.take()
+            batches, dropped = client.queue.take()
             stats, client.stats = client.stats, None
-            if items or dropped:
-                batch = {"type": "batch", "items": items, "dropped": dropped}
-                await client.websocket.send(json.dumps(batch, separators=(",", ":")))
+            if dropped:
+                await websocket.send(_encode({"type": "batch", "items": [], "dropped": dropped}))
+            for batch in batches:
+                await websocket.send(batch)
             if stats is not None:
-                await client.websocket.send(json.dumps({"type": "stats", **stats}))
+                await websocket.send(stats)
 
     # -- views ------------------------------------------------------------------------------
 
@@ -211,9 +232,10 @@ class Console:
 
     def _functions(self) -> list[dict[str, Any]]:
         functions = []
+        recent_by_function = self.journal.recent_by_function()
         for logical_id, spec in sorted(self.emulator.app.functions.items()):
             pool = self.emulator.pools.get(logical_id)
-            recent = self.journal.recent_invocations(logical_id)
+            recent = recent_by_function.get(logical_id, [])
             functions.append(
                 {
                     "id": logical_id,
@@ -259,6 +281,7 @@ class Console:
             {"name": t.name, "logicalId": t.logical_id, "keys": [list(k) for k in t.key_schema]}
             for t in emulator.app.tables
         ]
+        log_seq, log = self.journal.recent()
         return {
             "type": "snapshot",
             "api": {
@@ -273,7 +296,8 @@ class Console:
             "rowFields": ROW_FIELDS,
             "routes": self._routes(),
             "tables": tables,
-            "log": self.journal.recent(),
+            "logSeq": log_seq,
+            "log": log,
             **self._stats(),
         }
 
@@ -325,13 +349,13 @@ class Console:
     async def serve(self, ws: ServerConnection) -> None:
         """Serve one page's feed until it closes."""
         client = _Client(ws)
-        try:
-            await ws.send(json.dumps(self.snapshot()))
-        except ConnectionClosed:
-            return
+        # Listed before the snapshot is sent, so that no batch pumped meanwhile is missed;
+        # its sender starts once the snapshot is out.
         self._clients.add(client)
-        sender = self._spawn(self._sender(client))
+        sender = None
         try:
+            await ws.send(_encode(self.snapshot()))
+            sender = self._spawn(self._sender(client))
             async for message in ws:
                 if isinstance(message, str):
                     self._spawn(self._answer(client, message))
@@ -339,7 +363,8 @@ class Console:
             pass
         finally:
             self._clients.discard(client)
-            sender.cancel()
+            if sender is not None:
+                sender.cancel()
             for test_client in list(client.test_clients.values()):
                 self._spawn(test_client.close())
 
@@ -353,17 +378,26 @@ class Console:
         except Exception as exc:  # every failure goes back to the page, plainly
             reply = {"type": "reply", "id": request_id, "ok": False, "error": str(exc)}
         with contextlib.suppress(ConnectionClosed):
-            await client.websocket.send(json.dumps(reply, default=str))
+            await client.websocket.send(_encode(reply))
 
     async def _perform(self, client: _Client, request: dict[str, Any]) -> Any:
         op = request.get("op")
         if op in ("post", "inspect", "disconnect"):
             return await self._manage(op, str(request.get("connectionId", "")), request)
+        if op == "line":
+            claimed = self.journal.line(int(request.get("seq", 0)))
+            if claimed is None:
+                raise LookupError(
+                    "that line is no longer kept (the console keeps the last "
+                    f"{self.journal.history} lines and {self.journal.kept} invocations)"
+                )
+            return {"invocations": claimed, "max": MAX_CLAIMED}
         if op == "invocation":
-            found = self.journal.invocation(int(request.get("seq", 0)))
+            found = self.journal.invocation(int(request.get("invocationId", 0)))
             if found is None:
                 raise LookupError(
-                    "that invocation is no longer kept (the console keeps the last 300)"
+                    f"that invocation is no longer kept (the console keeps the last "
+                    f"{self.journal.kept})"
                 )
             return found
         if op == "scan":
@@ -432,7 +466,7 @@ class Console:
             self.emulator.websocket_url,
             query=str(request.get("query", "")),
             headers=headers,
-            emit=client.push,
+            emit=client.push_own,
             forget=lambda: client.test_clients.pop(client_id, None),
         )
         client.test_clients[client_id] = test

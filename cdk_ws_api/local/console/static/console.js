@@ -9,9 +9,21 @@ const state = {
   log: [], routesSeen: new Set(), pending: new Map(), nextId: 1, selected: null,
   tableNext: null, clients: new Map(), rowFields: {},
 };
-// Access and output lines travel as arrays; the snapshot says their field order.
-const expand = (item) => (Array.isArray(item)
-  ? Object.fromEntries(state.rowFields[item[0]].map((name, i) => [name, item[i]])) : item);
+// Log records travel as [kind, fields] (access and output fields as arrays: the snapshot
+// says their names), numbered from their batch's seq on; other items are plain objects.
+function expandItems(seq, items) {
+  return items.map((item) => {
+    if (!Array.isArray(item)) return item;
+    const [kind, fields] = item;
+    const names = state.rowFields[kind];
+    const entry = names ? Object.fromEntries(names.map((name, i) => [name, fields[i]])) : { ...fields };
+    entry.kind = kind;
+    entry.seq = seq++;
+    return entry;
+  });
+}
+// Lines whose Lambda invocations a click shows (the console pairs them when asked).
+const INVOKING = new Set(["CONNECT", "MESSAGE", "DISCONNECT"]);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -26,7 +38,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 const $ = (selector) => document.querySelector(selector);
-const time = (ms) => (ms ? new Date(ms).toLocaleTimeString([], { hour12: false }) : "");
+const time = (at) => (at ? new Date(at * 1000).toLocaleTimeString([], { hour12: false }) : "");
 const pretty = (value) => (typeof value === "string" ? value : JSON.stringify(value, null, 2));
 
 // -- feed -----------------------------------------------------------------------------------
@@ -61,7 +73,7 @@ function request(op, params = {}) {
 function onFeed(message) {
   if (message.type === "snapshot") return onSnapshot(message);
   if (message.type === "batch") {
-    for (const item of message.items) onItem(expand(item));
+    for (const item of expandItems(message.seq, message.items)) onItem(item);
     if (message.dropped) {
       const node = $("#dropped");
       node.hidden = false;
@@ -90,7 +102,7 @@ function onSnapshot(snapshot) {
   renderTables();
   $("#log tbody").replaceChildren();
   state.log = [];
-  for (const entry of snapshot.log) addLog(expand(entry));
+  for (const entry of expandItems(snapshot.logSeq, snapshot.log)) addLog(entry);
   onStats(snapshot);
 }
 
@@ -146,9 +158,9 @@ function renderConnections() {
       connectionRows.set(c.connectionId, row);
       body.append(row);
     }
-    const values = [c.connectionId, time(c.connectedAt), c.sourceIp,
+    const values = [c.connectionId, time(c.connectedAt / 1000), c.sourceIp,
       c.query.map(([k, v]) => `${k}=${v}`).join("&"), c.authorizer ? JSON.stringify(c.authorizer) : "",
-      time(c.lastActiveAt), `${c.framesIn} / ${c.framesOut}`];
+      time(c.lastActiveAt / 1000), `${c.framesIn} / ${c.framesOut}`];
     values.forEach((value, i) => {
       if (row.children[i].textContent !== value) row.children[i].textContent = value;
     });
@@ -177,7 +189,7 @@ function statusClass(status) {
 function logRow(entry) {
   let cells;
   if (entry.kind === "access") {
-    cells = [entry.type, entry.route, entry.connectionId, entry.status, `${Math.round(entry.us / 1000)}ms`];
+    cells = [entry.type, entry.route, entry.connectionId, entry.status, `${Math.round(entry.ms)}ms`];
   } else if (entry.kind === "output") {
     cells = ["output", `[${entry.function}]`, entry.line, "", ""];
   } else if (entry.kind === "closed") {
@@ -186,11 +198,11 @@ function logRow(entry) {
     cells = [entry.type || entry.kind, "", JSON.stringify(entry.fields || {}), "", ""];
   }
   const row = el("tr", { class: `log-line ${entry.kind} ${statusClass(entry.status)}` },
-    el("td", { class: "time" }, time(entry.t)), ...cells.map((c) => el("td", {}, c)));
+    el("td", { class: "time" }, time(entry.at)), ...cells.map((c) => el("td", {}, c)));
   row.dataset.connection = entry.connectionId || "";
   row.dataset.route = entry.route || "";
   row.dataset.status = entry.kind === "access" ? String(entry.status)[0] : entry.kind;
-  if (entry.invocations && entry.invocations.length) row.classList.add("clickable");
+  if (entry.kind === "access" && INVOKING.has(entry.type)) row.classList.add("clickable");
   row.addEventListener("click", () => showDetail(entry, row));
   return row;
 }
@@ -223,23 +235,24 @@ async function showDetail(entry, row) {
   row.classList.add("selected");
   const detail = $("#detail");
   const head = el("h3", {}, entry.kind === "access" ? `${entry.type} ${entry.route} → ${entry.status}` : entry.kind);
-  if (!entry.invocations || !entry.invocations.length) {
-    detail.replaceChildren(head, el("p", { class: "empty" }, "No Lambda invocation for this line."),
-      el("pre", {}, pretty(entry)));
+  const none = () => detail.replaceChildren(head,
+    el("p", { class: "empty" }, "No Lambda invocation for this line."), el("pre", {}, pretty(entry)));
+  if (entry.kind !== "access" || !INVOKING.has(entry.type)) return none();
+  detail.replaceChildren(head, el("p", {}, "loading…"));
+  let found;
+  try {
+    found = (await request("line", { seq: entry.seq })).invocations;
+  } catch (error) {
+    detail.replaceChildren(head, el("p", { class: "warn" }, error.message));
     return;
   }
-  detail.replaceChildren(head, el("p", {}, "loading…"));
+  if (!found.length) return none();
   const parts = [head];
-  for (const seq of entry.invocations) {
-    try {
-      const inv = await request("invocation", { seq });
-      parts.push(el("h4", {}, `${inv.functionName} · ${inv.eventType || inv.route} · ${inv.ms}ms`),
-        el("div", { class: "label" }, "event sent"), el("pre", { class: "event" }, pretty(inv.event)),
-        el("div", { class: "label" }, inv.error ? "error" : "response returned"),
-        el("pre", { class: inv.error ? "response bad" : "response" }, inv.error || pretty(inv.result)));
-    } catch (error) {
-      parts.push(el("p", { class: "warn" }, error.message));
-    }
+  for (const inv of found) {
+    parts.push(el("h4", {}, `${inv.functionName} · ${inv.eventType || inv.route} · ${inv.ms}ms`),
+      el("div", { class: "label" }, "event sent"), el("pre", { class: "event" }, pretty(inv.event)),
+      el("div", { class: "label" }, inv.error ? "error" : "response returned"),
+      el("pre", { class: inv.error ? "response bad" : "response" }, inv.error || pretty(inv.result)));
   }
   detail.replaceChildren(...parts);
 }
@@ -259,7 +272,7 @@ function renderFunctions() {
     el("p", {}, `warm workers: ${f.warm} (busy ${f.busy})`),
     f.recent.length ? el("table", {}, el("tbody", {}, f.recent.slice().reverse().map((i) => el("tr",
       { class: `clickable ${statusClass(i.status)}`, onclick: (e) => showInvocation(i, e.currentTarget) },
-      el("td", { class: "time" }, time(i.t)), el("td", {}, i.eventType || i.route),
+      el("td", { class: "time" }, time(i.at)), el("td", {}, i.eventType || i.route),
       el("td", {}, i.route), el("td", { class: "mono" }, i.connectionId || ""),
       el("td", {}, i.error || i.status), el("td", {}, `${i.ms}ms`)))))
       : el("p", { class: "empty" }, "not invoked yet"))));
@@ -268,7 +281,7 @@ async function showInvocation(summary, row) {
   const pre = el("pre", {}, "loading…");
   row.after(el("tr", {}, el("td", { colspan: 6 }, pre)));
   try {
-    const inv = await request("invocation", { seq: summary.seq });
+    const inv = await request("invocation", { invocationId: summary.id });
     pre.textContent = `event sent:\n${pretty(inv.event)}\n\n${inv.error ? "error" : "response returned"}:\n${inv.error || pretty(inv.result)}`;
   } catch (error) { pre.textContent = error.message; }
 }
