@@ -274,3 +274,16 @@ def test_static_files_stay_inside_their_root(tmp_path: Path) -> None:
     assert mounted.respond("GET", "/index.html") is None  # not under its mount
     page = mounted.respond("GET", "/_console/")
     assert page is not None and page.body == b"<h1>home</h1>"
+
+
+def test_function_names_are_read_live_from_the_served_app() -> None:
+    # Under --watch a re-synthesized app adds functions: their invocations are named too.
+    from types import SimpleNamespace
+
+    from cdk_ws_api.local.console.hub import _FunctionNames
+
+    emulator = SimpleNamespace(app=SimpleNamespace(functions={}))
+    names = _FunctionNames(emulator)
+    assert dict(names) == {}
+    emulator.app = SimpleNamespace(functions={"Fn": SimpleNamespace(name="Stack-Fn")})
+    assert dict(names) == {"Fn": "Stack-Fn"} and len(names) == 1

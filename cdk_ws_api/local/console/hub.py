@@ -31,6 +31,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,6 +103,23 @@ class _Client:
         self.push(_encode({"type": "batch", "items": [entry]}), 1)
 
 
+class _FunctionNames(Mapping[str, str]):
+    """The served app's function names by logical id, read live (the app changes under
+    ``--watch``)."""
+
+    def __init__(self, emulator: Any) -> None:
+        self._emulator = emulator
+
+    def __getitem__(self, logical_id: str) -> str:
+        return str(self._emulator.app.functions[logical_id].name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._emulator.app.functions))
+
+    def __len__(self) -> int:
+        return len(self._emulator.app.functions)
+
+
 class Console:
     """The console of one emulator (its ``app``, ``gateway``, ``pools``, ``dynamodb`` and
     ``bus``). Mount :meth:`handle_http` on the HTTP plane and :meth:`accept` /
@@ -111,8 +129,7 @@ class Console:
         self.emulator = emulator
         self.token = token or new_token()
         self.files = StaticFiles(STATIC_DIR, mount=CONSOLE_PATH)
-        names = {logical_id: spec.name for logical_id, spec in emulator.app.functions.items()}
-        self.journal = Journal(functions=names)
+        self.journal = Journal(functions=_FunctionNames(emulator))
         self._inbox: deque[Any] = deque(maxlen=INBOX_LIMIT)
         self._wake = asyncio.Event()
         self._clients: set[_Client] = set()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..bus import (
@@ -180,7 +180,7 @@ class Journal:
         history: int = 500,
         invocations: int = 300,
         per_function: int = 8,
-        functions: dict[str, str] | None = None,
+        functions: Mapping[str, str] | None = None,
     ) -> None:
         #: The last log records and the number of the newest (0: none yet).
         self._log: deque[Any] = deque(maxlen=history)
@@ -191,8 +191,9 @@ class Journal:
         self._positions: deque[int] = deque(maxlen=invocations)
         self._invoked = 0
         self._per_function = per_function
-        #: Function display names by logical id.
-        self._names = dict(functions or {})
+        #: Function display names by logical id (read at each use: the console passes a live
+        #: view, so that functions a re-synthesized app adds under --watch are named too).
+        self._names = functions if functions is not None else {}
 
     @property
     def history(self) -> int:
