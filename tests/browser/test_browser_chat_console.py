@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -29,7 +30,10 @@ WAIT = 60  # seconds: cold workers and moto start on the first connection
 
 def _wait(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
     try:
-        return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(condition)
+        # A row read while the page replaces it is stale: read again at the next poll.
+        return WebDriverWait(
+            driver, WAIT, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition)
     except Exception as exc:
         body = driver.find_element(By.TAG_NAME, "body").text
         raise AssertionError(f"timed out waiting for {what}; page shows:\n{body}") from exc
