@@ -73,7 +73,7 @@ def _follower(console_url: str) -> Iterator[dict[str, Any]]:
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None
-    counts: dict[str, Any] = {}
+    counts: dict[str, Any] = {"pid": process.pid}
     try:
         if process.stdout.readline().strip() != "following":
             raise RuntimeError(f"the console follower did not start: {process.stderr.read()}")
@@ -98,6 +98,14 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` (not its children)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process of the machine spent so far (``/proc/stat``, all cores,
+    idle and iowait excluded): clients, emulators, workers and the follower together."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _session(
@@ -126,16 +134,25 @@ def _session(
                 for side in order:
                     server = servers[side]
                     before = _cpu_seconds(server.pid)
+                    follower_before = _cpu_seconds(followed["pid"])
+                    machine_before = _machine_busy_seconds()
                     result = run_load(server.websocket_url, action, clients, messages, WARMUP)
                     spent = _cpu_seconds(server.pid) - before
+                    machine = _machine_busy_seconds() - machine_before
                     pair_rates[side] = float(result["rate"])
                     rates.setdefault((side, action), []).append(pair_rates[side])
                     sent = clients * (messages + WARMUP)
                     cpu.setdefault((side, action), []).append(spent / sent * 1e6)
+                    cpu.setdefault((side, f"{action}:machine"), []).append(machine / sent * 1e6)
+                    if side == FOLLOWING:
+                        follower = _cpu_seconds(followed["pid"]) - follower_before
+                        cpu.setdefault((side, f"{action}:follower"), []).append(
+                            follower / sent * 1e6
+                        )
                 ratios.setdefault(action, []).append(pair_rates[FOLLOWING] / pair_rates[NONE])
     if "error" in followed:
         raise RuntimeError(f"the console follower failed: {followed['error']}")
-    for key in ("messages", "batches", "dropped"):
+    for key in ("messages", "batches", "dropped"):  # "pid" is the follower's, not a count
         counts[key] = counts.get(key, 0) + int(followed.get(key, 0))
 
 
@@ -154,6 +171,7 @@ def run(quick: bool) -> Report:
         command="python -m bench.console",
     )
     total = sessions * pairs
+    cores = os.cpu_count() or 1
     for action, label, full, small in ACTIONS:
         messages = small if quick else full
         paired = median(ratios[action])
@@ -176,6 +194,25 @@ def run(quick: bool) -> Report:
                 peer_name=NONE,
                 higher_is_better=False,
             )
+        )
+        machine_none = median(cpu[(NONE, f"{action}:machine")])
+        machine_following = median(cpu[(FOLLOWING, f"{action}:machine")])
+        report.rows.append(
+            Row(
+                metric=f"{label}: the whole machine's CPU per message (clients, emulator, "
+                f"workers and the follower; {cores} cores), {FOLLOWING} vs {NONE}",
+                ours=machine_following,
+                peer=machine_none,
+                unit="µs",
+                peer_name=NONE,
+                higher_is_better=False,
+            )
+        )
+        report.notes.append(
+            f"{label}: the follower process's own CPU per message: "
+            f"{median(cpu[(FOLLOWING, f'{action}:follower')]):.0f} µs (median). When the "
+            f"{cores} cores are saturated, msgs/s can be at most the inverse ratio of the "
+            f"machine's CPU per message: {machine_none / machine_following:.3f}x here."
         )
         by_session = [median(ratios[action][i : i + pairs]) for i in range(0, total, pairs)]
         report.notes.append(
