@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .exceptions import SynthError
+from .exceptions import NoWebSocketApiError, SynthError
 from .options import EmulatorOptions
 from .specs import LocalApp
 
@@ -174,9 +174,10 @@ class Resynthesizer:
         )
         try:
             synthesize(command, outdir, cwd=self.cwd, context=WATCH_CONTEXT, started=self._started)
-            app = load_app(outdir, stack=self.options.stack)
-            if stage != app.api.stage and stage in app.api.stages:
+            try:
                 app = load_app(outdir, stack=self.options.stack, stage=stage)
+            except NoWebSocketApiError:  # the stage is gone (or the API: raised again below)
+                app = load_app(outdir, stack=self.options.stack)
         except BaseException:
             self._remove(outdir)
             raise

@@ -143,6 +143,8 @@ class Watcher:
         self._ready = asyncio.Event()
         #: Set to restart the watch on :meth:`folders` computed again (after an app reload).
         self._rewatch = asyncio.Event()
+        #: The folders the running watch covers.
+        self._watching: list[Path] = []
         self._app_changes: set[Path] = set()
         self._app_task: asyncio.Task[None] | None = None
         #: Reloads done (for tests and benchmarks): function reloads, and app reloads tried
@@ -182,7 +184,7 @@ class Watcher:
         from watchfiles import awatch
 
         while True:
-            folders = self.folders()
+            folders = self._watching = self.folders()
             self._rewatch.clear()
             watcher = awatch(
                 *folders,
@@ -252,7 +254,10 @@ class Watcher:
                 f"reload: {_names(changed)} changed -> app re-synthesized and applied in "
                 f"{took:.1f} s: {what}"
             )
-            self._rewatch.set()  # a new function's folder is watched from now on
+            if self.folders() != self._watching:
+                # A function's folder outside the watched ones: watched from now on. Not
+                # restarted otherwise (a restart walks the whole tree again).
+                self._rewatch.set()
 
 
 def _names(paths: Iterable[Path]) -> str:
