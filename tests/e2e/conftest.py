@@ -16,8 +16,9 @@ HOSTILE_STACK_APP = Path(__file__).resolve().parent / "hostile_stack" / "stack_a
 # A user's project, copied and run by test_testing_helper.py in its own directory; collected
 # from here it would serve the repository's app.py and put its own app.py on sys.path ahead
 # of the example's (tests/test_example_stack.py imports that as ``app``). watch_project is
-# copied and edited by test_watch.py the same way, watch_app_project by test_watch_app.py.
-collect_ignore = ["outside_project", "watch_project", "watch_app_project"]
+# copied and edited by test_watch.py the same way, watch_app_project and
+# watch_plain_project by test_watch_app.py.
+collect_ignore = ["outside_project", "watch_project", "watch_app_project", "watch_plain_project"]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cdk_ws_api.testing import LocalApi
+from cdk_ws_api.testing import LocalApi, serve
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -241,3 +241,23 @@ def _synths_in(project: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_a_plain_aws_cdk_lib_app_gets_its_new_route_live(tmp_path: Path) -> None:
+    # No cdk_ws_api construct: an apigatewayv2 L2 WebSocketApi, a route added with add_route.
+    project = tmp_path / "plain-project"
+    shutil.copytree(HERE / "watch_plain_project", project)
+    with serve(project, watch=True) as api:
+        api.wait_for_log(r"^watching: ", timeout=30)
+        with api.connect() as ws:
+            assert _ask(ws, action="hello")["route"] == "$default"
+            before = len(_reloads(api))
+            _edit(
+                project,
+                "# more: routes\n",
+                'api.add_route("hello", integration=integrations.WebSocketLambdaIntegration('
+                '"HelloIntegration", function("Hello", "hello.handler")), return_response=True)\n',
+            )
+            line = _next_reload(api, before)
+            assert "+route hello" in line, line
+            assert _ask(ws, action="hello") == {"hello": "dev"}  # the same connection

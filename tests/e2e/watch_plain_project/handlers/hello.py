@@ -1,0 +1,5 @@
+import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"hello": event["requestContext"]["stage"]})}
