@@ -1,30 +1,40 @@
 """Benchmark 9: what a browser console following the log costs the message path.
 
-The echo service (``bench/echo``) is served by two emulators at once: ``cdk-ws-api local
---no-console`` (no console at all: no bus subscriber, so no record is even built) and the
-default emulator with one console feed open and following the log. The follower is a
-separate process (``python -m bench.console follow URL``), as a browser page is: it opens
-``/_console/feed`` with the printed token and the emulator's ``Origin``, and reads and parses
-every batch, counting the ``MESSAGE`` lines it receives, so it provably saw the load.
+The echo service (``bench/echo``) is served by emulators running at once: ``cdk-ws-api local
+--no-console`` (no console at all: no bus subscriber, so no record is even built), the
+default emulator with one console feed open and following the log, and the control below.
+The follower is a separate process (``python -m bench.console follow URL``), as a browser
+page is: it opens ``/_console/feed`` with the printed token and the emulator's ``Origin``, and
+reads and parses every batch, counting the ``MESSAGE`` lines it receives, so it provably saw
+the load.
 
 The load is the client of benchmark 5 (``python -m bench.wsclient load``): bursts of 20
 concurrent clients, ``@connections`` echo (100 messages each) and then the two-way route (250
 each: it runs ~4x faster, and a burst under a second is mostly noise), sent to one emulator
-and then the other (the order alternates), many times. Only one emulator works at a time; the
-other idles. Pairing neighbouring bursts keeps both sides under the same load from whatever
-else runs on the machine; the figure is the median of the per-pair ratios (following / none,
-target ≥ 0.95x), the rates shown are medians too.
+at a time, many times. Only one emulator works at a time; the others idle. Pairing
+neighbouring bursts keeps the sides under the same load from whatever else runs on the
+machine; the figure is the median of the per-pair ratios (following / none, target ≥ 0.95x),
+the rates shown are medians too.
 
-The run is split into sessions, each with a fresh pair of emulators (and a fresh follower):
-two processes running the same code differ by up to ±10% in speed for the whole of their life
+The control: a third emulator, a second ``--no-console`` one, is measured exactly like the
+console one (its bursts interleaved with the others, each of the three going first, second
+and third equally often). Its ratio to the first is what this method reads when there is no
+difference at all: a console whose ratio stays within the control's spread adds nothing the
+method can resolve.
+
+The run is split into sessions, each with fresh emulators (and a fresh follower): two
+processes running the same code differ by up to ±10% in speed for the whole of their life
 (measured with three ``--no-console`` emulators side by side: memory layout, their workers'
-placement on the 2 cores, ...), a bias pairing bursts cannot remove. With one pair of
-processes for the whole run the figure swung between 0.77x and 0.98x from one run to the next
-with the same code; the median over eight sessions' pairs averages that bias out.
+placement on the 2 cores, ...), and one burst of the same process differs from the next by
+up to ±20% (the same gateway's CPU per message went from 277 to 450 µs over 14 bursts of one
+run with nothing else changing, its garbage collections slowing with it: the container's
+2 cores are shared with the host), a bias and a noise pairing bursts cannot remove. With one
+pair of processes for the whole run the figure swung between 0.77x and 0.98x from one run to
+the next with the same code; the median over twelve sessions' pairs averages that out.
 
 Throughput on a shared machine is noisy, so the report adds a steadier figure: the CPU time
 the emulator's own process (the gateway, where the console runs; not its workers) spends per
-message, from ``/proc/PID/stat`` around each burst.
+message, from ``/proc/PID/stat`` around each burst, and the whole machine's.
 
 Run alone: ``python -m bench.console [--quick]``.
 """
@@ -32,6 +42,7 @@ Run alone: ``python -m bench.console [--quick]``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -51,6 +62,9 @@ from .local_vs_offline import run_load
 __all__ = ["run"]
 
 NONE, FOLLOWING = "no console (--no-console)", "one console following the log"
+#: The control: a second ``--no-console`` emulator, measured exactly like the console one.
+TWIN = "a second emulator with no console (control)"
+SIDES = (NONE, FOLLOWING, TWIN)
 TARGET = 0.95
 #: (action, label, messages per client in a full run, in a --quick run).
 ACTIONS = (
@@ -118,18 +132,20 @@ def _session(
     ratios: dict[str, list[float]],
     counts: dict[str, int],
 ) -> None:
-    """``pairs`` pairs of bursts per action on a fresh pair of emulators and a fresh follower;
-    ``first`` is the index of the session's first pair (the order alternates across them)."""
+    """``pairs`` rounds of bursts per action on fresh emulators and a fresh follower;
+    ``first`` is the index of the session's first round (the order rotates across them)."""
     with (
         LocalEmulator(extra_args=("--no-console",)) as none,
         LocalEmulator() as following,
+        LocalEmulator(extra_args=("--no-console",)) as twin,
         _follower(_console_url(following)) as followed,
     ):
-        servers = {NONE: none, FOLLOWING: following}
+        servers = {NONE: none, FOLLOWING: following, TWIN: twin}
         for pair in range(first, first + pairs):
             for action, _, full, small in ACTIONS:
                 messages = small if quick else full
-                order = [NONE, FOLLOWING] if pair % 2 == 0 else [FOLLOWING, NONE]
+                # Each side goes first, second and third equally often across the run.
+                order = list(itertools.permutations(SIDES))[pair % 6]
                 pair_rates = {}
                 for side in order:
                     server = servers[side]
@@ -150,6 +166,9 @@ def _session(
                             follower / sent * 1e6
                         )
                 ratios.setdefault(action, []).append(pair_rates[FOLLOWING] / pair_rates[NONE])
+                ratios.setdefault(f"{action}:control", []).append(
+                    pair_rates[TWIN] / pair_rates[NONE]
+                )
     if "error" in followed:
         raise RuntimeError(f"the console follower failed: {followed['error']}")
     for key in ("messages", "batches", "dropped"):  # "pid" is the follower's, not a count
@@ -157,7 +176,7 @@ def _session(
 
 
 def run(quick: bool) -> Report:
-    sessions, pairs = (1, 2) if quick else (8, 2)
+    sessions, pairs = (1, 2) if quick else (12, 2)
     clients = QUICK_CLIENTS if quick else CLIENTS
     rates: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
@@ -214,6 +233,13 @@ def run(quick: bool) -> Report:
             f"{cores} cores are saturated, msgs/s can be at most the inverse ratio of the "
             f"machine's CPU per message: {machine_none / machine_following:.3f}x here."
         )
+        control = ratios[f"{action}:control"]
+        report.notes.append(
+            f"{label}: the control (two emulators with no console, measured the same way: "
+            f"{TWIN} / {NONE}): median of {total} paired ratios {median(control):.3f}x, "
+            f"from {min(control):.2f} to {max(control):.2f}; the console's paired ratios: "
+            f"from {min(ratios[action]):.2f} to {max(ratios[action]):.2f}."
+        )
         by_session = [median(ratios[action][i : i + pairs]) for i in range(0, total, pairs)]
         report.notes.append(
             f"{label}: the paired ratios, in order: "
@@ -229,9 +255,9 @@ def run(quick: bool) -> Report:
         * sum((small if quick else full) + WARMUP for _, _, full, small in ACTIONS)
     )
     report.notes += [
-        f"{sessions} sessions, each with a fresh pair of emulators and a fresh follower, of "
-        f"{pairs} pairs of bursts per action; both emulators up for the whole session, one "
-        "loaded at a time, the order alternating. The ratio column is of the median rates; "
+        f"{sessions} sessions, each with fresh emulators and a fresh follower, of "
+        f"{pairs} rounds of bursts per action; the three emulators up for the whole session, "
+        "one loaded at a time, the order rotating. The ratio column is of the median rates; "
         "the target is judged on the median of the paired ratios (in the target column).",
         f"The followers received {counts.get('messages', 0):,} MESSAGE lines (the load sent "
         f"{expected:,} messages to the emulators they followed) in "

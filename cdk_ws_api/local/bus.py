@@ -19,6 +19,7 @@ record class and nothing else.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -61,16 +62,26 @@ class OutputRecord(NamedTuple):
 
 class InvocationRecord(NamedTuple):
     """One Lambda invocation: the event sent and the result returned, or ``error`` (the
-    function's error type and message, a timeout or a crash). ``event`` and ``result`` are
-    the objects the worker got and gave, not copies: subscribers must not mutate them."""
+    function's error type and message, a timeout or a crash). ``event_json`` is the event as
+    the JSON text the worker got (encoded once, for the worker; :attr:`event` decodes it);
+    ``result`` is the object the worker gave, not a copy: subscribers must not mutate it.
+
+    Text, not the event's dicts: a subscriber that keeps records a while (the console keeps
+    the last few hundred) would otherwise keep every event's dicts alive long enough for the
+    garbage collector to walk them through all its generations, on every message."""
 
     function: str
     request_id: str
-    event: Any
+    event_json: str
     result: Any
     error: str | None
     duration_ms: float
     at: float
+
+    @property
+    def event(self) -> Any:
+        """The event, decoded (a new object at each read)."""
+        return json.loads(self.event_json)
 
 
 class ConnectionOpenedRecord(NamedTuple):

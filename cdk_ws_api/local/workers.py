@@ -238,21 +238,22 @@ class Worker:
 
     async def invoke(
         self,
-        event: Any,
+        event_json: str,
         *,
         request_id: str,
         timeout: float,
         logs: list[str] | None = None,
         client_context: Any = None,
     ) -> Any:
-        """Run the handler once; raises :class:`FunctionError`, :class:`FunctionTimeoutError`
-        (the worker is then dead) or :class:`WorkerCrashedError`. ``logs`` receives the lines
-        the invocation printed (all of them: the worker marks the end of its output)."""
+        """Run the handler once on the event ``event_json`` (JSON text, encoded once by the
+        pool); raises :class:`FunctionError`, :class:`FunctionTimeoutError` (the worker is
+        then dead) or :class:`WorkerCrashedError`. ``logs`` receives the lines the
+        invocation printed (all of them: the worker marks the end of its output)."""
         if logs is None:
-            return await self._invoke(event, request_id, timeout, None, client_context)
+            return await self._invoke(event_json, request_id, timeout, None, client_context)
         self._capture, self._marks = logs, asyncio.Queue()
         try:
-            return await self._invoke(event, request_id, timeout, True, client_context)
+            return await self._invoke(event_json, request_id, timeout, True, client_context)
         finally:
             if self.alive:
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -266,20 +267,17 @@ class Worker:
             await marks.get()
 
     async def _invoke(
-        self, event: Any, request_id: str, timeout: float, mark: bool | None, context: Any
+        self, event_json: str, request_id: str, timeout: float, mark: bool | None, context: Any
     ) -> Any:
         assert self._writer is not None
         deadline_ms = int((time.time() + timeout) * 1000)
-        request: dict[str, Any] = {
-            "event": event,
-            "request_id": request_id,
-            "deadline_ms": deadline_ms,
-        }
+        request: dict[str, Any] = {"request_id": request_id, "deadline_ms": deadline_ms}
         if mark:
             request["mark"] = True
         if context is not None:
             request["client_context"] = context
-        body = json.dumps(request)
+        # The event is spliced in as the text the pool encoded (and published): one encoding.
+        body = '{"event":' + event_json + "," + json.dumps(request)[1:]
         try:
             self._writer.write(_HEADER.pack(len(body)) + body.encode())
             await self._writer.drain()
@@ -402,7 +400,10 @@ class WorkerPool:
             raise WorkerCrashedError(f"{self.spec.name}: the emulator is shutting down")
         limit = self.spec.timeout if timeout is None else timeout
         request_id = request_id or str(uuid.uuid4())
-        call = (event, request_id, limit, logs, client_context)
+        # Encoded here, once: the worker gets this text, and so does the bus (a record holding
+        # text, not the event's dicts, leaves nothing for the garbage collector to walk).
+        event_json = json.dumps(event)
+        call = (event_json, request_id, limit, logs, client_context)
         bus = self.bus
         if bus is None or not bus.active:
             return await self._invoke(*call)
@@ -412,19 +413,21 @@ class WorkerPool:
         except InvocationError as error:
             duration = (time.monotonic() - started) * 1000
             record = InvocationRecord(
-                self.spec.logical_id, request_id, event, None, str(error), duration, at
+                self.spec.logical_id, request_id, event_json, None, str(error), duration, at
             )
             bus.publish(record)
             raise
         result, duration = invocation.result, invocation.duration_ms
         bus.publish(
-            InvocationRecord(self.spec.logical_id, request_id, event, result, None, duration, at)
+            InvocationRecord(
+                self.spec.logical_id, request_id, event_json, result, None, duration, at
+            )
         )
         return invocation
 
     async def _invoke(
         self,
-        event: Any,
+        event_json: str,
         request_id: str,
         limit: float,
         logs: list[str] | None,
@@ -450,7 +453,7 @@ class WorkerPool:
             keep = False
             try:
                 result = await worker.invoke(
-                    event,
+                    event_json,
                     request_id=request_id,
                     timeout=limit,
                     logs=logs,

@@ -63,6 +63,9 @@ def test_access_connections_and_invocations_are_published(plain_assembly: Path) 
     assert invocation.function.startswith("Ping")
     assert invocation.event["requestContext"]["connectionId"] == connection_id
     assert invocation.event["requestContext"]["routeKey"] == "ping"
+    # the event travels as the worker's JSON text: the record keeps no event object alive
+    assert isinstance(invocation.event_json, str)
+    assert [f for f in invocation if isinstance(f, (dict, list))] == [invocation.result]
     assert invocation.error is None
     assert json.loads(invocation.result["body"]) == {"pong": '{"action": "ping", "n": 1}'}
     # THEN the invocation is published before its access line, and the close last

@@ -3,10 +3,12 @@ queue and the static files."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
 import pytest
 
 from cdk_ws_api.local.bus import (
@@ -18,6 +20,7 @@ from cdk_ws_api.local.bus import (
 )
 from cdk_ws_api.local.console.access import ConsoleAccess, new_token
 from cdk_ws_api.local.console.files import StaticFiles
+from cdk_ws_api.local.console.hub import _encode
 from cdk_ws_api.local.console.journal import (
     MAX_CLAIMED,
     ROW_FIELDS,
@@ -79,7 +82,7 @@ def _invocation(connection_id: str, route: str, *, event_type: str = "MESSAGE") 
         },
         "body": "{}",
     }
-    return InvocationRecord("Fn", "req-1", event, {"statusCode": 201}, None, 2.0, 1.0)
+    return InvocationRecord("Fn", "req-1", json.dumps(event), {"statusCode": 201}, None, 2.0, 1.0)
 
 
 def _access(kind: str, route: str, target: str, status: int = 200) -> AccessRecord:
@@ -158,8 +161,8 @@ def test_adding_records_never_reads_encodes_or_copies_an_invocation() -> None:
         keys = items = values = __iter__
 
     journal = Journal()
-    event = Untouchable(requestContext={"connectionId": "a="})
-    record = InvocationRecord("Fn", "r", event, Untouchable(), None, 1.0, 1.0)
+    # Not JSON: decoding the event on the message path would raise.
+    record = InvocationRecord("Fn", "r", "{not json", Untouchable(), None, 1.0, 1.0)
     for _ in range(1000):
         assert journal.add([record]) == (1, [])
     assert journal._invocations[-1] is record  # kept by reference
@@ -168,9 +171,10 @@ def test_adding_records_never_reads_encodes_or_copies_an_invocation() -> None:
 def test_errors_outputs_connections_and_foreign_records() -> None:
     journal = Journal()
     _add(
-        journal, InvocationRecord("Fn", "r", {"requestContext": {}}, None, "KeyError: x", 5.0, 1.0)
+        journal,
+        InvocationRecord("Fn", "r", '{"requestContext": {}}', None, "KeyError: x", 5.0, 1.0),
     )
-    _add(journal, InvocationRecord("Fn", "r2", "not a dict", None, None, 5.0, 1.0))
+    _add(journal, InvocationRecord("Fn", "r2", '"not a dict"', None, None, 5.0, 1.0))
     failed, odd = journal.recent_invocations("Fn")
     assert failed["status"] == "error" and failed["error"] == "KeyError: x"
     assert odd["status"] == 200 and odd["connectionId"] is None
@@ -287,3 +291,79 @@ def test_function_names_are_read_live_from_the_served_app() -> None:
     assert dict(names) == {}
     emulator.app = SimpleNamespace(functions={"Fn": SimpleNamespace(name="Stack-Fn")})
     assert dict(names) == {"Fn": "Stack-Fn"} and len(names) == 1
+
+
+def test_feed_items_are_encoded_natively_and_odd_values_still_encode() -> None:
+    journal = Journal()
+    first, items = journal.add(
+        [
+            _access("MESSAGE", "send", "a="),
+            OutputRecord("Fn", "hi", 2.0),
+            _access("POST", "-", "a="),
+        ]
+    )
+    # The log lines are plain tuples: orjson encodes them with no per-line Python callback.
+    encoded = orjson.dumps(items)
+    assert json.loads(encoded) == [
+        ["access", ["MESSAGE", "send", "a=", 200, 3.0, 1.0]],
+        ["output", ["Fn", "hi", 2.0]],
+        ["access", ["POST", "-", "a=", 200, 3.0, 1.0]],
+    ]
+    assert json.loads(_encode({"seq": first, "items": items})) == {
+        "seq": 1,
+        "items": json.loads(encoded),
+    }
+    # What orjson refuses (an integer beyond 64 bits) or does not know still encodes.
+    assert json.loads(_encode({"big": 2**70, "odd": {1: object()}}))["big"] == 2**70
+    assert json.loads(_encode({"keys": {1: "x"}})) == {"keys": {"1": "x"}}
+
+
+def test_a_batch_is_built_and_encoded_without_a_garbage_collection() -> None:
+    from types import SimpleNamespace
+
+    from cdk_ws_api.local.console.hub import PUMP_SLICE, Console, _collector_paused
+
+    def console_with_records() -> Console:
+        console = Console(SimpleNamespace(app=SimpleNamespace(functions={})))
+        console._clients.add(object())  # type: ignore[arg-type]  # a page is open: encode
+        for n in range(PUMP_SLICE):
+            console._on_record(_access("MESSAGE", "send", f"c{n}="))
+        return console
+
+    passes: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(100, *threshold[1:])
+    gc.callbacks.append(count)
+    try:
+        console = console_with_records()
+        passes.clear()
+        console._take_batch()  # not paused: the batch's tuples trigger passes
+        unpaused = len(passes)
+        console = console_with_records()
+        passes.clear()
+        with _collector_paused():
+            batch, entries = console._take_batch()
+        paused = len(passes)
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*threshold)
+    assert unpaused > 0 and paused == 0
+    assert gc.isenabled()
+    assert batch is not None and entries == PUMP_SLICE
+    assert json.loads(batch)["items"][-1][1][2] == f"c{PUMP_SLICE - 1}="
+    # restored on an error; a collector disabled by the application stays disabled
+    with pytest.raises(RuntimeError), _collector_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

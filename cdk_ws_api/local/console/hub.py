@@ -12,7 +12,7 @@
 Cost on the message path: the bus subscriber only appends the record to a bounded inbox
 (no copy, no encoding). A pump task wakes at most every ``FLUSH_SECONDS`` while records
 arrive, hands the inbox to the :class:`.journal.Journal` (which keeps the records themselves)
-and encodes the batch once, with one ``json.dumps``, for every page; each page has a bounded
+and encodes the batch once, with one ``orjson.dumps``, for every page; each page has a bounded
 :class:`.journal.FeedQueue` of encoded batches and a sender task writing one frame per batch.
 The feed carries the log lines only; an invocation's event and result are encoded when a
 page asks for them (a click), and the connections' and functions' counters are read from the
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -79,7 +81,36 @@ MAX_SCAN_LIMIT = 100
 
 
 def _encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), default=str)
+    """``message`` as compact JSON text. orjson, not the standard library: a batch of log
+    lines is mostly numbers (status, duration, epoch time), which ``json`` formats at ~3 µs a
+    line (measured on 25,000 distinct lines: 3.2 µs vs 0.19 µs), on the emulator's one event
+    loop, for every line while a page follows. What orjson refuses (an integer beyond 64
+    bits in a handler's result) is encoded by the standard library instead."""
+    try:
+        return orjson.dumps(message, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(message, separators=(",", ":"), default=str)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection inside the block (synchronous code only; the collector's state
+    is restored on the way out, also on an error).
+
+    Why: building and encoding a batch allocates two tuples per log line (a thousand or more
+    every 200 ms under load) that are all freed when the batch is encoded. Each allocation
+    counts toward the collector's next young-generation pass, so the batch would trigger
+    passes that walk the whole young generation (everything the message path allocated
+    meanwhile, ~0.6 ms a pass in the gateway, measured) and find none of its own objects to
+    free. Paused, those temporaries come and go without a pass; the collector runs as usual
+    on the message path's own allocations."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Client:
@@ -202,16 +233,11 @@ class Console:
                 self._inbox_dropped = 0
             inbox = self._inbox
             while inbox:
-                if len(inbox) <= PUMP_SLICE:
-                    records: Any = list(inbox)
-                    inbox.clear()
-                else:
-                    records = [inbox.popleft() for _ in range(PUMP_SLICE)]
-                first, items = self.journal.add(records)
-                if items and self._clients:
-                    batch = _encode({"type": "batch", "seq": first, "items": items})
+                with _collector_paused():
+                    batch, entries = self._take_batch()
+                if batch is not None:
                     for client in self._clients:
-                        client.push(batch, len(items))
+                        client.push(batch, entries)
                 if inbox:
                     await asyncio.sleep(0)  # a large backlog never holds the loop long
             now = time.monotonic()
@@ -221,6 +247,22 @@ class Console:
                 for client in self._clients:
                     client.stats = stats
                     client.ready.set()
+
+    def _take_batch(self) -> tuple[str | None, int]:
+        """Up to ``PUMP_SLICE`` records from the inbox into the journal; their batch, encoded
+        (``None`` with no page or no log line), and its number of entries. Everything it
+        allocates but the batch's text is gone when it returns (see
+        :func:`_collector_paused`)."""
+        inbox = self._inbox
+        if len(inbox) <= PUMP_SLICE:
+            records: list[Any] = list(inbox)
+            inbox.clear()
+        else:
+            records = [inbox.popleft() for _ in range(PUMP_SLICE)]
+        first, items = self.journal.add(records)
+        if not items or not self._clients:
+            return None, 0
+        return _encode({"type": "batch", "seq": first, "items": items}), len(items)
 
     async def _sender(self, client: _Client) -> None:
         websocket = client.websocket

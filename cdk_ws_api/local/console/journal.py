@@ -2,10 +2,12 @@
 
 :class:`Journal` keeps the bus's records themselves, not entries made from them: the last log
 records (access lines, handler output, other publishers' records) for a page opened later,
-and the last invocations (event and result, by reference) for a click. Turning a batch of
-records into what the feed sends costs one tuple per log record (``(kind, record)``; the
-record's own fields travel as a JSON array, named by :data:`ROW_FIELDS`) and nothing per
-invocation: this runs for every message while a console is enabled.
+and the last invocations (the event as its JSON text, the result by reference) for a click.
+Turning a batch of records into what the feed sends costs two tuples per log record
+(``(kind, fields)``, ``fields`` the record's own fields as a plain tuple, which orjson
+encodes natively as a JSON array, named by :data:`ROW_FIELDS`) and nothing per invocation:
+this runs for every message while a console is enabled. An invocation's event is decoded
+only when a page asks for it.
 
 Everything a page only looks at now and then is computed when it asks:
 
@@ -121,10 +123,13 @@ def _status_of(result: Any) -> int:
     return 200
 
 
-def _connection_of(record: InvocationRecord) -> Any:
-    event = record.event
+def _context_of(event: Any) -> dict[str, Any]:
     context = event.get("requestContext") if isinstance(event, dict) else None
-    return context.get("connectionId") if isinstance(context, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
+def _connection_of(record: InvocationRecord) -> Any:
+    return _context_of(record.event).get("connectionId")
 
 
 def _foreign(record: Any) -> dict[str, Any]:
@@ -219,7 +224,7 @@ class Journal:
             if kind is AccessRecord:
                 log.append(record)
                 self._logged += 1
-                push(("access", record))
+                push(("access", record[:]))
             elif kind is InvocationRecord:
                 self._invocations.append(record)
                 self._positions.append(self._logged)
@@ -227,7 +232,7 @@ class Journal:
             elif kind is OutputRecord:
                 log.append(record)
                 self._logged += 1
-                push(("output", record))
+                push(("output", record[:]))
             elif kind is ConnectionOpenedRecord:
                 push({"kind": "open", "at": record.at, **connection_view(record.connection)})
             elif kind is ConnectionClosedRecord:
@@ -257,9 +262,9 @@ class Journal:
     def _item(record: Any) -> Any:
         kind = type(record)
         if kind is AccessRecord:
-            return ("access", record)
+            return ("access", record[:])
         if kind is OutputRecord:
-            return ("output", record)
+            return ("output", record[:])
         return ("record", _foreign(record))
 
     def line(self, seq: int) -> list[dict[str, Any]] | None:
@@ -305,16 +310,19 @@ class Journal:
     def _detail(self, invocation_id: int) -> dict[str, Any]:
         first_id = self._invoked - len(self._invocations) + 1
         record = self._invocations[invocation_id - first_id]
+        event = record.event
         return {
-            **self._summary(invocation_id, record),
-            "event": json_safe(record.event),
+            **self._summary(invocation_id, record, event),
+            "event": event,
             "result": json_safe(record.result),
         }
 
-    def _summary(self, invocation_id: int, record: InvocationRecord) -> dict[str, Any]:
-        event = record.event if isinstance(record.event, dict) else {}
-        context = event.get("requestContext")
-        context = context if isinstance(context, dict) else {}
+    def _summary(
+        self, invocation_id: int, record: InvocationRecord, event: Any = None
+    ) -> dict[str, Any]:
+        event = record.event if event is None else event
+        context = _context_of(event)
+        event = event if isinstance(event, dict) else {}
         return {
             "id": invocation_id,
             "kind": "invocation",
