@@ -36,7 +36,8 @@ Throughput on a shared machine is noisy, so the report adds a steadier figure: t
 the emulator's own process (the gateway, where the console runs; not its workers) spends per
 message, from ``/proc/PID/stat`` around each burst, and the whole machine's.
 
-Run alone: ``python -m bench.console [--quick]``.
+Run alone: ``python -m bench.console [--quick]`` (``BENCH_CONSOLE_SESSIONS=N`` for N sessions
+instead of 12).
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ ACTIONS = (
     ("reply", "(b) route response", 250, 40),
 )
 CLIENTS, QUICK_CLIENTS = 20, 5
+#: Sessions of a full run (~40 s each); ``BENCH_CONSOLE_SESSIONS=N`` runs N instead (a longer
+#: run narrows the spread the control shows).
+SESSIONS, SESSIONS_ENV = 12, "BENCH_CONSOLE_SESSIONS"
 WARMUP = 5
 
 
@@ -176,7 +180,7 @@ def _session(
 
 
 def run(quick: bool) -> Report:
-    sessions, pairs = (1, 2) if quick else (12, 2)
+    sessions, pairs = (1, 2) if quick else (int(os.environ.get(SESSIONS_ENV, SESSIONS)), 2)
     clients = QUICK_CLIENTS if quick else CLIENTS
     rates: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
