@@ -30,14 +30,16 @@ up to ±20% (the same gateway's CPU per message went from 277 to 450 µs over 14
 run with nothing else changing, its garbage collections slowing with it: the container's
 2 cores are shared with the host), a bias and a noise pairing bursts cannot remove. With one
 pair of processes for the whole run the figure swung between 0.77x and 0.98x from one run to
-the next with the same code; the median over twelve sessions' pairs averages that out.
+the next with the same code. Twelve sessions (24 pairs, 8 minutes) were not enough either:
+the control itself read 0.87x to 1.05x over three such runs, and the route response 0.84x
+to 0.96x; the median over thirty sessions' pairs (60 pairs, ~19 minutes) is the default.
 
 Throughput on a shared machine is noisy, so the report adds a steadier figure: the CPU time
 the emulator's own process (the gateway, where the console runs; not its workers) spends per
 message, from ``/proc/PID/stat`` around each burst, and the whole machine's.
 
 Run alone: ``python -m bench.console [--quick]`` (``BENCH_CONSOLE_SESSIONS=N`` for N sessions
-instead of 12).
+instead of 30).
 """
 
 from __future__ import annotations
@@ -73,9 +75,10 @@ ACTIONS = (
     ("reply", "(b) route response", 250, 40),
 )
 CLIENTS, QUICK_CLIENTS = 20, 5
-#: Sessions of a full run (~40 s each); ``BENCH_CONSOLE_SESSIONS=N`` runs N instead (a longer
-#: run narrows the spread the control shows).
-SESSIONS, SESSIONS_ENV = 12, "BENCH_CONSOLE_SESSIONS"
+#: Sessions of a full run (~37 s each, ~19 min in all: twelve were not enough, see the module
+#: docstring); ``BENCH_CONSOLE_SESSIONS=N`` runs N instead (a longer run narrows the spread
+#: the control shows).
+SESSIONS, SESSIONS_ENV = 30, "BENCH_CONSOLE_SESSIONS"
 WARMUP = 5
 
 
