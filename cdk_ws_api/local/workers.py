@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,26 +88,38 @@ else:  # pragma: no cover - Python 3.10
 within = _within
 
 
-def _own_time_watchdog(timeout: float, expire: Callable[[], None]) -> Callable[[], None]:
-    """Call ``expire`` once ``timeout`` seconds of the caller's own time have passed: the time
-    the emulator spent starting its own services meanwhile (moto, see :mod:`.startups`) is
-    added to the deadline, so a handler is charged only with its own time, as on AWS.
-    Returns the function that disarms it."""
-    loop = asyncio.get_running_loop()
-    started = time.monotonic()
-    handle: asyncio.TimerHandle
+class _OwnTimeWatchdog:
+    """Calls ``expire`` once ``timeout`` seconds of the caller's own time have passed: the
+    time the emulator spent starting its own services meanwhile (moto, see :mod:`.startups`)
+    is added to the deadline, so a handler is charged only with its own time, as on AWS.
+    :meth:`disarm` stops it.
 
-    def check() -> None:
-        nonlocal handle
+    An object, not closures: a closure that re-arms itself holds its own cell, and the timer
+    handle holds the closure, a reference cycle per invocation that only the garbage collector
+    could free (with everything the ``expire`` callback reaches: the timeout scope, its task).
+    Here :meth:`disarm` cancels the handle (asyncio drops its callback) and drops ``expire``,
+    so an invocation's objects are freed by reference counting as soon as it ends."""
+
+    __slots__ = ("_expire", "_handle", "_loop", "_started", "_timeout")
+
+    def __init__(self, timeout: float, expire: Callable[[], None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._started = time.monotonic()
+        self._timeout = timeout
+        self._expire: Callable[[], None] | None = expire
+        self._handle = self._loop.call_later(timeout, self._check)
+
+    def _check(self) -> None:
         now = time.monotonic()
-        remaining = started + timeout + STARTUPS.within(started, now) - now
+        remaining = self._started + self._timeout + STARTUPS.within(self._started, now) - now
         if remaining > 0 or STARTUPS.running:
-            handle = loop.call_later(max(remaining, 0.05), check)
-        else:
-            expire()
+            self._handle = self._loop.call_later(max(remaining, 0.05), self._check)
+        elif self._expire is not None:
+            self._expire()
 
-    handle = loop.call_later(timeout, check)
-    return lambda: handle.cancel()  # the latest re-armed handle
+    def disarm(self) -> None:
+        self._handle.cancel()  # the latest re-armed handle
+        self._expire = None
 
 
 if sys.version_info >= (3, 11):
@@ -114,18 +127,20 @@ if sys.version_info >= (3, 11):
     async def _within_own_time(awaitable: Awaitable[_T], timeout: float) -> _T:
         """:func:`within`, excluding the emulator's own start-up time (see above)."""
         async with asyncio.timeout(None) as scope:
-            loop = asyncio.get_running_loop()
-            disarm = _own_time_watchdog(timeout, lambda: scope.reschedule(loop.time()))
+            watchdog = _OwnTimeWatchdog(timeout, partial(_expire_now, scope))
             try:
                 return await awaitable
             finally:
-                disarm()
+                watchdog.disarm()
+
+    def _expire_now(scope: asyncio.Timeout) -> None:
+        scope.reschedule(asyncio.get_running_loop().time())
 
 else:  # pragma: no cover - Python 3.10
 
     async def _within_own_time(awaitable: Awaitable[_T], timeout: float) -> _T:
         task = asyncio.ensure_future(awaitable)
-        disarm = _own_time_watchdog(timeout, task.cancel)
+        watchdog = _OwnTimeWatchdog(timeout, task.cancel)
         try:
             return await task
         except asyncio.CancelledError:
@@ -133,7 +148,7 @@ else:  # pragma: no cover - Python 3.10
                 raise asyncio.TimeoutError from None
             raise
         finally:
-            disarm()
+            watchdog.disarm()
 
 
 class Worker:
