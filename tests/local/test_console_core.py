@@ -3,7 +3,6 @@ queue and the static files."""
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -316,54 +315,3 @@ def test_feed_items_are_encoded_natively_and_odd_values_still_encode() -> None:
     # What orjson refuses (an integer beyond 64 bits) or does not know still encodes.
     assert json.loads(_encode({"big": 2**70, "odd": {1: object()}}))["big"] == 2**70
     assert json.loads(_encode({"keys": {1: "x"}})) == {"keys": {"1": "x"}}
-
-
-def test_a_batch_is_built_and_encoded_without_a_garbage_collection() -> None:
-    from types import SimpleNamespace
-
-    from cdk_ws_api.local.console.hub import PUMP_SLICE, Console, _collector_paused
-
-    def console_with_records() -> Console:
-        console = Console(SimpleNamespace(app=SimpleNamespace(functions={})))
-        console._clients.add(object())  # type: ignore[arg-type]  # a page is open: encode
-        for n in range(PUMP_SLICE):
-            console._on_record(_access("MESSAGE", "send", f"c{n}="))
-        return console
-
-    passes: list[int] = []
-
-    def count(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            passes.append(info["generation"])
-
-    threshold = gc.get_threshold()
-    gc.set_threshold(100, *threshold[1:])
-    gc.callbacks.append(count)
-    try:
-        console = console_with_records()
-        passes.clear()
-        console._take_batch()  # not paused: the batch's tuples trigger passes
-        unpaused = len(passes)
-        console = console_with_records()
-        passes.clear()
-        with _collector_paused():
-            batch, entries = console._take_batch()
-        paused = len(passes)
-    finally:
-        gc.callbacks.remove(count)
-        gc.set_threshold(*threshold)
-    assert unpaused > 0 and paused == 0
-    assert gc.isenabled()
-    assert batch is not None and entries == PUMP_SLICE
-    assert json.loads(batch)["items"][-1][1][2] == f"c{PUMP_SLICE - 1}="
-    # restored on an error; a collector disabled by the application stays disabled
-    with pytest.raises(RuntimeError), _collector_paused():
-        raise RuntimeError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with _collector_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
 import json
 import logging
 import time
@@ -90,27 +89,6 @@ def _encode(message: dict[str, Any]) -> str:
         return orjson.dumps(message, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
         return json.dumps(message, separators=(",", ":"), default=str)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection inside the block (synchronous code only; the collector's state
-    is restored on the way out, also on an error).
-
-    Why: building and encoding a batch allocates two tuples per log line (a thousand or more
-    every 200 ms under load) that are all freed when the batch is encoded. Each allocation
-    counts toward the collector's next young-generation pass, so the batch would trigger
-    passes that walk the whole young generation (everything the message path allocated
-    meanwhile, ~0.6 ms a pass in the gateway, measured) and find none of its own objects to
-    free. Paused, those temporaries come and go without a pass; the collector runs as usual
-    on the message path's own allocations."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Client:
@@ -233,8 +211,7 @@ class Console:
                 self._inbox_dropped = 0
             inbox = self._inbox
             while inbox:
-                with _collector_paused():
-                    batch, entries = self._take_batch()
+                batch, entries = self._take_batch()
                 if batch is not None:
                     for client in self._clients:
                         client.push(batch, entries)
@@ -250,9 +227,7 @@ class Console:
 
     def _take_batch(self) -> tuple[str | None, int]:
         """Up to ``PUMP_SLICE`` records from the inbox into the journal; their batch, encoded
-        (``None`` with no page or no log line), and its number of entries. Everything it
-        allocates but the batch's text is gone when it returns (see
-        :func:`_collector_paused`)."""
+        (``None`` with no page or no log line), and its number of entries."""
         inbox = self._inbox
         if len(inbox) <= PUMP_SLICE:
             records: list[Any] = list(inbox)
