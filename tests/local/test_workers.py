@@ -322,4 +322,6 @@ def test_invocations_leave_no_cyclic_garbage(spec: FunctionSpec) -> None:
         finally:
             await pool.close()
 
-    assert asyncio.run(run()) < 10  # 50 invocations: ~18 objects each before the fix
+    # 50 invocations: ~15 objects each before the fix (746 measured); the bound leaves room for
+    # an unrelated cycle elsewhere in the test process, never for one per invocation.
+    assert asyncio.run(run()) < 50
