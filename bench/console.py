@@ -68,6 +68,9 @@ NONE, FOLLOWING = "no console (--no-console)", "one console following the log"
 #: The control: a second ``--no-console`` emulator, measured exactly like the console one.
 TWIN = "a second emulator with no console (control)"
 SIDES = (NONE, FOLLOWING, TWIN)
+#: The orders the sides are loaded in, one per round, in turn: each side goes first, second
+#: and third equally often across the run.
+ORDERS = tuple(itertools.permutations(SIDES))
 TARGET = 0.95
 #: (action, label, messages per client in a full run, in a --quick run).
 ACTIONS = (
@@ -151,8 +154,7 @@ def _session(
         for pair in range(first, first + pairs):
             for action, _, full, small in ACTIONS:
                 messages = small if quick else full
-                # Each side goes first, second and third equally often across the run.
-                order = list(itertools.permutations(SIDES))[pair % 6]
+                order = ORDERS[pair % len(ORDERS)]
                 pair_rates = {}
                 for side in order:
                     server = servers[side]
